@@ -1,0 +1,432 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Version is the payload format version, the "v" field of every payload.
+const Version = 1
+
+// MaxPayload bounds the size of one payload.
+const MaxPayload = 1 << 20
+
+// maxLine bounds one JSON Lines envelope: base64 of the largest payload and
+// signature, with room for the field names.
+const maxLine = MaxPayload/3*4 + 4 + maxSignatureBlob/3*4 + 4 + 64
+
+// An ID names an entry: the SHA-256 of its payload bytes.
+type ID [sha256.Size]byte
+
+// String returns "sha256:" and the lowercase hex of the digest.
+func (id ID) String() string { return "sha256:" + hex.EncodeToString(id[:]) }
+
+// Short returns the first 12 hex digits, for display.
+func (id ID) Short() string { return hex.EncodeToString(id[:6]) }
+
+// IsZero reports whether id is the zero ID (no entry).
+func (id ID) IsZero() bool { return id == ID{} }
+
+// ParseID parses "sha256:" followed by 64 hex digits.
+func ParseID(s string) (ID, error) {
+	var id ID
+	h, ok := cutPrefix(s, "sha256:")
+	if !ok || len(h) != 2*len(id) || !isLowerHex(h) {
+		return id, fmt.Errorf("entry id %q is not sha256: and 64 lowercase hex digits", truncate(s, 80))
+	}
+	hex.Decode(id[:], []byte(h))
+	return id, nil
+}
+
+// A Feed names one signer's chain of entries: the SHA-256 fingerprint of the
+// signer's public key, as OpenSSH prints it ("SHA256:" and unpadded base64).
+type Feed [sha256.Size]byte
+
+// String returns the OpenSSH fingerprint form.
+func (f Feed) String() string { return "SHA256:" + base64.RawStdEncoding.EncodeToString(f[:]) }
+
+// ParseFeed parses an OpenSSH SHA256 fingerprint.
+func ParseFeed(s string) (Feed, error) {
+	var f Feed
+	b64, ok := cutPrefix(s, "SHA256:")
+	if !ok || len(b64) != 43 {
+		return f, fmt.Errorf("feed %q is not an OpenSSH SHA256 fingerprint", truncate(s, 80))
+	}
+	n, err := base64.RawStdEncoding.Strict().Decode(f[:], []byte(b64))
+	if err != nil || n != len(f) {
+		return f, fmt.Errorf("feed %q is not an OpenSSH SHA256 fingerprint", truncate(s, 80))
+	}
+	return f, nil
+}
+
+// FeedOf returns the feed of an SSH public key in wire format.
+func FeedOf(keyBlob []byte) Feed { return Feed(sha256.Sum256(keyBlob)) }
+
+// Header holds the fields every payload carries. Body is the kind-specific
+// part, opaque to the ledger.
+type Header struct {
+	Kind     string
+	Feed     Feed
+	Seq      uint64
+	Prev     ID // zero for seq 1
+	Time     time.Time
+	Identity string // the identity the signer claims; may be empty
+	Body     json.RawMessage
+}
+
+// An Entry is a payload exactly as signed and its SSHSIG signature.
+type Entry struct {
+	Header
+	Payload   []byte
+	Signature []byte // binary SSHSIG blob
+	ID        ID
+}
+
+// appendPayload writes h in the one form signoff reads back:
+//
+//	{"v":1,"kind":K,"feed":F,"seq":N,"prev":P,"time":T[,"identity":I],"body":B}
+//
+// Strings are restricted to characters that need no JSON escaping, so the
+// encoding is unique and the parser needs no unescaping.
+func appendPayload(b []byte, h *Header) []byte {
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, Version, 10)
+	b = append(b, `,"kind":"`...)
+	b = append(b, h.Kind...)
+	b = append(b, `","feed":"`...)
+	b = append(b, h.Feed.String()...)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, h.Seq, 10)
+	b = append(b, `,"prev":"`...)
+	if !h.Prev.IsZero() {
+		b = append(b, h.Prev.String()...)
+	}
+	b = append(b, `","time":"`...)
+	b = append(b, formatTime(h.Time)...)
+	b = append(b, '"')
+	if h.Identity != "" {
+		b = append(b, `,"identity":"`...)
+		b = append(b, h.Identity...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"body":`...)
+	b = append(b, h.Body...)
+	return append(b, '}')
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// checkHeader reports whether h can be written as a payload.
+func checkHeader(h *Header) error {
+	if err := CheckKind(h.Kind); err != nil {
+		return err
+	}
+	if h.Seq == 0 || h.Seq > maxSeq {
+		return fmt.Errorf("seq %d is out of range", h.Seq)
+	}
+	if (h.Seq == 1) != h.Prev.IsZero() {
+		return errors.New("prev must be empty exactly for seq 1")
+	}
+	if y := h.Time.UTC().Year(); y < 1970 || y > 2200 {
+		return fmt.Errorf("time %v is out of range (1970 to 2200)", h.Time)
+	}
+	if h.Identity != "" {
+		if err := CheckIdentity(h.Identity); err != nil {
+			return err
+		}
+	}
+	if !json.Valid(h.Body) || len(h.Body) == 0 || h.Body[0] != '{' {
+		return errors.New("body is not a JSON object")
+	}
+	return nil
+}
+
+const maxSeq = 1<<53 - 1
+
+// CheckKind reports whether kind is a valid entry kind: 1 to 32 lowercase
+// letters, digits and hyphens.
+func CheckKind(kind string) error {
+	if len(kind) == 0 || len(kind) > 32 {
+		return fmt.Errorf("kind %q must be 1 to 32 characters", truncate(kind, 40))
+	}
+	for i := 0; i < len(kind); i++ {
+		c := kind[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return fmt.Errorf("kind %q may hold only a-z, 0-9 and -", truncate(kind, 40))
+		}
+	}
+	return nil
+}
+
+// CheckIdentity reports whether id can name a signer: 1 to 254 printable
+// ASCII characters with no space, quote or backslash (an e-mail address).
+func CheckIdentity(id string) error {
+	if len(id) == 0 || len(id) > 254 {
+		return fmt.Errorf("identity %q must be 1 to 254 characters", truncate(id, 60))
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return fmt.Errorf("identity %q may hold only printable ASCII without spaces, quotes or backslashes", truncate(id, 60))
+		}
+	}
+	return nil
+}
+
+// ParsePayload parses payload bytes in the form [appendPayload] writes and
+// rejects anything else: other field orders, whitespace, escapes, unknown
+// fields, a body that is not a JSON object, or bytes after it.
+func ParsePayload(p []byte) (*Header, error) {
+	if len(p) > MaxPayload {
+		return nil, fmt.Errorf("payload is %d bytes, more than %d", len(p), MaxPayload)
+	}
+	r := payloadReader{p: p}
+	r.lit(`{"v":`)
+	if v := r.uint(); r.err == nil && v != Version {
+		return nil, fmt.Errorf("payload version %d is not supported (want %d)", v, Version)
+	}
+	h := new(Header)
+	r.lit(`,"kind":`)
+	h.Kind = r.str()
+	r.lit(`,"feed":`)
+	feed := r.str()
+	r.lit(`,"seq":`)
+	h.Seq = r.uint()
+	r.lit(`,"prev":`)
+	prev := r.str()
+	r.lit(`,"time":`)
+	ts := r.str()
+	if r.peek(`,"identity":`) {
+		r.lit(`,"identity":`)
+		h.Identity = r.str()
+		if r.err == nil && h.Identity == "" {
+			r.fail("empty identity must be omitted")
+		}
+	}
+	r.lit(`,"body":`)
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.p) < 2 || r.p[len(r.p)-1] != '}' {
+		return nil, errors.New("payload does not end with the body object")
+	}
+	h.Body = json.RawMessage(r.p[:len(r.p)-1])
+
+	var err error
+	if h.Feed, err = ParseFeed(feed); err != nil {
+		return nil, err
+	}
+	if h.Seq > 1 {
+		if h.Prev, err = ParseID(prev); err != nil {
+			return nil, fmt.Errorf("prev: %w", err)
+		}
+	} else if prev != "" {
+		return nil, errors.New("prev must be empty at seq 1")
+	}
+	if h.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil || formatTime(h.Time) != ts {
+		return nil, fmt.Errorf("time %q is not RFC 3339 in UTC", truncate(ts, 40))
+	}
+	if err := checkHeader(h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+type payloadReader struct {
+	p   []byte
+	off int
+	err error
+}
+
+func (r *payloadReader) fail(msg string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("payload byte %d: %s", r.off, msg)
+	}
+}
+
+func (r *payloadReader) peek(lit string) bool {
+	return r.err == nil && bytes.HasPrefix(r.p, []byte(lit))
+}
+
+func (r *payloadReader) lit(lit string) {
+	if r.err != nil {
+		return
+	}
+	if !bytes.HasPrefix(r.p, []byte(lit)) {
+		r.fail("want " + lit)
+		return
+	}
+	r.p = r.p[len(lit):]
+	r.off += len(lit)
+}
+
+// uint reads a decimal with no sign and no leading zero.
+func (r *payloadReader) uint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	n := 0
+	for n < len(r.p) && n < 17 && '0' <= r.p[n] && r.p[n] <= '9' {
+		n++
+	}
+	if n == 0 || (n > 1 && r.p[0] == '0') {
+		r.fail("want a decimal number")
+		return 0
+	}
+	v, err := strconv.ParseUint(string(r.p[:n]), 10, 64)
+	if err != nil || v > maxSeq {
+		r.fail("number out of range")
+		return 0
+	}
+	r.p = r.p[n:]
+	r.off += n
+	return v
+}
+
+// str reads a quoted string of printable ASCII with no escapes.
+func (r *payloadReader) str() string {
+	if r.err != nil {
+		return ""
+	}
+	if len(r.p) == 0 || r.p[0] != '"' {
+		r.fail(`want a string`)
+		return ""
+	}
+	for i := 1; i < len(r.p) && i <= 256; i++ {
+		c := r.p[i]
+		switch {
+		case c == '"':
+			s := string(r.p[1:i])
+			r.p = r.p[i+1:]
+			r.off += i + 1
+			return s
+		case c < ' ' || c >= 0x7f || c == '\\':
+			r.off += i
+			r.fail("header strings hold printable ASCII only")
+			return ""
+		}
+	}
+	r.fail("unterminated or overlong string")
+	return ""
+}
+
+// ParseEntry parses a payload and its binary signature. It does not check
+// the signature: see [Entry.Verify].
+func ParseEntry(payload, signature []byte) (*Entry, error) {
+	h, err := ParsePayload(payload)
+	if err != nil {
+		return nil, err
+	}
+	if len(signature) > maxSignatureBlob {
+		return nil, fmt.Errorf("signature is %d bytes, more than %d", len(signature), maxSignatureBlob)
+	}
+	return &Entry{Header: *h, Payload: payload, Signature: signature, ID: sha256.Sum256(payload)}, nil
+}
+
+// Verify checks that e's signature is a valid SSHSIG over its payload by the
+// key its feed names.
+func (e *Entry) Verify() error {
+	sig, err := ParseSignature(e.Signature)
+	if err != nil {
+		return err
+	}
+	if FeedOf(ed25519KeyBlob(sig.PublicKey)) != e.Feed {
+		return errors.New("signed by a key other than the feed's")
+	}
+	return sig.Verify(Namespace, e.Payload)
+}
+
+// PublicKey returns the signer's key from e's signature.
+func (e *Entry) PublicKey() ([]byte, error) {
+	sig, err := ParseSignature(e.Signature)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519KeyBlob(sig.PublicKey), nil
+}
+
+// envelope is one JSON Lines record of an export.
+type envelope struct {
+	Payload   []byte `json:"payload"`
+	Signature []byte `json:"signature"`
+}
+
+// MarshalLine encodes e as one JSON Lines record, without the newline.
+func (e *Entry) MarshalLine() []byte {
+	b, _ := json.Marshal(envelope{e.Payload, e.Signature}) // cannot fail
+	return b
+}
+
+// ParseLine parses one JSON Lines record: {"payload": base64, "signature":
+// base64}. It does not check the signature.
+func ParseLine(line []byte) (*Entry, error) {
+	if len(line) > maxLine {
+		return nil, fmt.Errorf("line is %d bytes, more than %d", len(line), maxLine)
+	}
+	if !utf8.Valid(line) {
+		return nil, errors.New("line is not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var env envelope
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("not an envelope: %v", err)
+	}
+	if dec.More() {
+		return nil, errors.New("data after the envelope")
+	}
+	if len(env.Payload) == 0 || len(env.Signature) == 0 {
+		return nil, errors.New("envelope needs payload and signature")
+	}
+	return ParseEntry(env.Payload, env.Signature)
+}
+
+// encodeValue is the stored form of an entry: the payload length, the
+// payload and the signature.
+func encodeValue(e *Entry) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(e.Payload)+len(e.Signature))
+	b = binary.AppendUvarint(b, uint64(len(e.Payload)))
+	b = append(b, e.Payload...)
+	return append(b, e.Signature...)
+}
+
+// decodeValue splits a stored value. The slices alias v.
+func decodeValue(v []byte) (payload, signature []byte, err error) {
+	n, k := binary.Uvarint(v)
+	if k <= 0 || n > uint64(len(v)-k) {
+		return nil, nil, errors.New("stored entry is truncated")
+	}
+	return v[k : k+int(n)], v[k+int(n):], nil
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || s[:len(prefix)] != prefix {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,500 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Key layout. Every key starts with one byte naming its index; feeds, ids
+// and numbers are fixed-width binary so that byte order is the order the
+// reads want.
+const (
+	pEntry      = 'f' // feed(32) seq(8) id(32) -> stored entry
+	pID         = 'e' // id(32) -> feed(32) seq(8)
+	pArrival    = 'a' // arrival(8) -> id(32)
+	pTime       = 't' // unixnano(8) id(32) -> nothing
+	pKey        = 'k' // feed(32) -> ed25519 key blob
+	pIdentity   = 'i' // feed(32) identity -> nothing
+	pFork       = 'x' // feed(32) seq(8) -> nothing: equivocation seen
+	pCheckpoint = 'c' // unixnano(8) -> signed checkpoint
+)
+
+func entryKey(f Feed, seq uint64, id ID) []byte {
+	k := make([]byte, 0, 1+32+8+32)
+	k = append(k, pEntry)
+	k = append(k, f[:]...)
+	k = binary.BigEndian.AppendUint64(k, seq)
+	return append(k, id[:]...)
+}
+
+func seqPrefix(f Feed, seq uint64) []byte {
+	k := make([]byte, 0, 1+32+8)
+	k = append(k, pEntry)
+	k = append(k, f[:]...)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func feedPrefix(f Feed) []byte { return append([]byte{pEntry}, f[:]...) }
+
+func splitEntryKey(k []byte) (f Feed, seq uint64, id ID) {
+	copy(f[:], k[1:33])
+	seq = binary.BigEndian.Uint64(k[33:41])
+	copy(id[:], k[41:73])
+	return
+}
+
+func idKey(id ID) []byte { return append([]byte{pID}, id[:]...) }
+
+func u64Key(p byte, n uint64) []byte { return binary.BigEndian.AppendUint64([]byte{p}, n) }
+
+// Errors callers test for.
+var (
+	ErrNotFound     = errors.New("no such entry")
+	ErrLocked       = errors.New("ledger is in use by another signoff process")
+	ErrTampered     = errors.New("ledger does not verify")
+	ErrEquivocation = errors.New("equivocation: two entries with the same feed and seq")
+)
+
+// Ledger is a local append-only store of signed entries. Its methods are
+// safe for concurrent use; one process at a time may open a ledger.
+type Ledger struct {
+	dir    string
+	db     *badger.DB
+	unlock func()
+	ckKey  ed25519.PrivateKey
+
+	mu       sync.Mutex // serialises writers
+	arrivals uint64     // entries stored so far
+}
+
+// Open opens the ledger in dir, creating it if needed. A ledger that another
+// process holds open gives an error wrapping [ErrLocked].
+func Open(dir string) (*Ledger, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create ledger %s: %w", dir, err)
+	}
+	unlock, err := lockDir(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("%w: %s (wait for it to finish, then try again)", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("failed to lock ledger %s: %w", dir, err)
+	}
+	opts := badger.DefaultOptions(filepath.Join(dir, "db")).
+		WithSyncWrites(true).
+		WithLogger(nil).
+		WithDetectConflicts(false).
+		WithNumVersionsToKeep(1).
+		WithMemTableSize(32 << 20).
+		WithBlockCacheSize(32 << 20).
+		WithIndexCacheSize(16 << 20)
+	db, err := badger.Open(opts)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("failed to open ledger %s: %w", dir, err)
+	}
+	l := &Ledger{dir: dir, db: db, unlock: unlock}
+	if l.ckKey, err = loadCheckpointKey(filepath.Join(dir, "checkpoint.key")); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if l.arrivals, err = l.lastArrival(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Close closes the ledger and releases its lock.
+func (l *Ledger) Close() error {
+	err := l.db.Close()
+	l.unlock()
+	return err
+}
+
+// Dir returns the ledger's directory.
+func (l *Ledger) Dir() string { return l.dir }
+
+// loadCheckpointKey reads the ledger's own checkpoint signing key, creating
+// it on first use. It signs only local checkpoints, never entries.
+func loadCheckpointKey(path string) (ed25519.PrivateKey, error) {
+	seed, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		seed = make([]byte, ed25519.SeedSize)
+		rand.Read(seed)
+		if err := writeNew(path, seed, 0o600); err != nil {
+			return nil, fmt.Errorf("failed to create checkpoint key: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("failed to read checkpoint key: %w", err)
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("checkpoint key %s is malformed", path)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+func (l *Ledger) lastArrival() (uint64, error) {
+	var n uint64
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{pArrival}})
+		defer it.Close()
+		it.Seek(u64Key(pArrival, ^uint64(0)))
+		if it.Valid() {
+			n = binary.BigEndian.Uint64(it.Item().Key()[1:])
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Append signs a new entry of kind with body (a compact JSON object) as the
+// next entry of s's feed and stores it durably: when Append returns without
+// error the entry has been fsynced.
+func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Entry, error) {
+	pub, err := ed25519Public(s.PublicKey())
+	if err != nil {
+		return nil, err
+	}
+	keyBlob := ed25519KeyBlob(pub)
+	feed := FeedOf(keyBlob)
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	head, heads, err := l.head(feed)
+	if err != nil {
+		return nil, err
+	}
+	if len(heads) > 1 {
+		return nil, &EntryError{Feed: feed, Seq: head, ID: heads[0], Err: fmt.Errorf("%w: your own feed is forked; refusing to extend it", ErrEquivocation)}
+	}
+	h := Header{Kind: kind, Feed: feed, Seq: head + 1, Time: now.UTC(), Identity: s.Identity(), Body: body}
+	if len(heads) == 1 {
+		h.Prev = heads[0]
+	}
+	if err := checkHeader(&h); err != nil {
+		return nil, err
+	}
+	payload := appendPayload(nil, &h)
+	if len(payload) > MaxPayload {
+		return nil, fmt.Errorf("entry is %d bytes, more than %d", len(payload), MaxPayload)
+	}
+	sig, err := signSSHSIG(s, Namespace, payload)
+	if err != nil {
+		return nil, err
+	}
+	e, err := ParseEntry(payload, sig)
+	if err != nil {
+		return nil, fmt.Errorf("internal error: wrote an unreadable entry: %w", err)
+	}
+	if err := e.Verify(); err != nil {
+		return nil, fmt.Errorf("the signer's signature does not verify: %w", err)
+	}
+	err = l.db.Update(func(txn *badger.Txn) error {
+		return l.put(txn.Set, e, keyBlob, l.arrivals+1, false)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to store entry: %w", err)
+	}
+	l.arrivals++
+	return e, nil
+}
+
+// put writes e, the arrival-th entry stored, and its index keys with set.
+// The caller holds l.mu, has checked e, and advances l.arrivals once the
+// write is durable.
+func (l *Ledger) put(set func(k, v []byte) error, e *Entry, keyBlob []byte, arrival uint64, fork bool) error {
+	loc := make([]byte, 0, 40)
+	loc = append(loc, e.Feed[:]...)
+	loc = binary.BigEndian.AppendUint64(loc, e.Seq)
+	tk := u64Key(pTime, uint64(e.Time.UnixNano()))
+	tk = append(tk, e.ID[:]...)
+	kk := append([]byte{pKey}, e.Feed[:]...)
+	writes := [][2][]byte{
+		{entryKey(e.Feed, e.Seq, e.ID), encodeValue(e)},
+		{idKey(e.ID), loc},
+		{u64Key(pArrival, arrival), e.ID[:]},
+		{tk, nil},
+		{kk, keyBlob},
+	}
+	if e.Identity != "" {
+		writes = append(writes, [2][]byte{append(append([]byte{pIdentity}, e.Feed[:]...), e.Identity...), nil})
+	}
+	if fork {
+		writes = append(writes, [2][]byte{append([]byte{pFork}, loc...), nil})
+	}
+	for _, w := range writes {
+		if err := set(w[0], w[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// head returns the highest seq of feed and the ids stored at it (more than
+// one if the feed is forked).
+func (l *Ledger) head(feed Feed) (uint64, []ID, error) {
+	var seq uint64
+	var ids []ID
+	err := l.db.View(func(txn *badger.Txn) error {
+		prefix := feedPrefix(feed)
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+		defer it.Close()
+		it.Seek(append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 40)...))
+		for ; it.Valid(); it.Next() {
+			_, s, id := splitEntryKey(it.Item().Key())
+			if seq != 0 && s != seq {
+				break
+			}
+			seq = s
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return seq, ids, err
+}
+
+// Get returns the entry with id.
+func (l *Ledger) Get(id ID) (*Entry, error) {
+	var e *Entry
+	err := l.db.View(func(txn *badger.Txn) error {
+		var err error
+		e, err = getEntry(txn, id)
+		return err
+	})
+	return e, err
+}
+
+func getEntry(txn *badger.Txn, id ID) (*Entry, error) {
+	item, err := txn.Get(idKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+	} else if err != nil {
+		return nil, err
+	}
+	loc, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(loc) != 40 {
+		return nil, &EntryError{ID: id, Err: errors.New("id index is corrupt")}
+	}
+	var f Feed
+	copy(f[:], loc)
+	item, err = txn.Get(entryKey(f, binary.BigEndian.Uint64(loc[32:]), id))
+	if err != nil {
+		return nil, &EntryError{Feed: f, ID: id, Err: fmt.Errorf("id index points to a missing entry: %w", err)}
+	}
+	return readEntry(item)
+}
+
+func readEntry(item *badger.Item) (*Entry, error) {
+	f, seq, id := splitEntryKey(item.Key())
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, err
+	}
+	payload, sig, err := decodeValue(v)
+	if err == nil {
+		var e *Entry
+		if e, err = ParseEntry(payload, sig); err == nil {
+			if e.ID != id || e.Feed != f || e.Seq != seq {
+				err = errors.New("stored entry does not match its key")
+			} else {
+				return e, nil
+			}
+		}
+	}
+	return nil, &EntryError{Feed: f, Seq: seq, ID: id, Err: err}
+}
+
+// Resolve finds the entry whose id starts with prefix: a full id, or at
+// least 4 hex digits of one, with or without "sha256:".
+func (l *Ledger) Resolve(prefix string) (ID, error) {
+	if id, err := ParseID(prefix); err == nil {
+		return id, nil
+	}
+	h, _ := cutPrefix(prefix, "sha256:")
+	if len(h) < 4 || len(h) > 64 || !isLowerHex(h) {
+		return ID{}, fmt.Errorf("%q is not an entry id (sha256:… or at least 4 hex digits of one)", truncate(prefix, 80))
+	}
+	even := h[:len(h)&^1]
+	raw, _ := hex.DecodeString(even)
+	var found []ID
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: append([]byte{pID}, raw...)})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(found) < 2; it.Next() {
+			var id ID
+			copy(id[:], it.Item().Key()[1:])
+			if hex.EncodeToString(id[:])[:len(h)] == h {
+				found = append(found, id)
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return ID{}, err
+	case len(found) == 0:
+		return ID{}, fmt.Errorf("%s: %w", prefix, ErrNotFound)
+	case len(found) > 1:
+		return ID{}, fmt.Errorf("%s names more than one entry: give more digits", prefix)
+	}
+	return found[0], nil
+}
+
+// Query selects entries for [Ledger.Entries].
+type Query struct {
+	Feed *Feed  // only this feed
+	Kind string // only this kind
+}
+
+// Entries calls fn for each entry that q selects, newest first by signing
+// time (by seq, when q names a feed). fn may stop the walk with [ErrStop].
+func (l *Ledger) Entries(q Query, fn func(*Entry) error) error {
+	err := l.db.View(func(txn *badger.Txn) error {
+		opts := badger.IteratorOptions{Reverse: true, PrefetchValues: q.Feed != nil, PrefetchSize: 64}
+		if q.Feed != nil {
+			opts.Prefix = feedPrefix(*q.Feed)
+		} else {
+			opts.Prefix = []byte{pTime}
+		}
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(append(bytes.Clone(opts.Prefix), bytes.Repeat([]byte{0xff}, 72)...)); it.Valid(); it.Next() {
+			var e *Entry
+			var err error
+			if q.Feed != nil {
+				e, err = readEntry(it.Item())
+			} else {
+				var id ID
+				copy(id[:], it.Item().Key()[9:])
+				e, err = getEntry(txn, id)
+			}
+			if err != nil {
+				return err
+			}
+			if q.Kind != "" && e.Kind != q.Kind {
+				continue
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrStop) {
+		return nil
+	}
+	return err
+}
+
+// ErrStop stops a walk without error.
+var ErrStop = errors.New("stop")
+
+// A KnownKey is a signer key the ledger holds entries from, with the
+// identities those entries claim.
+type KnownKey struct {
+	Feed       Feed
+	KeyBlob    []byte // SSH wire format
+	Identities []string
+}
+
+// Keys returns every signer key in the ledger, in feed order.
+func (l *Ledger) Keys() ([]KnownKey, error) {
+	var keys []KnownKey
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pKey}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var k KnownKey
+			copy(k.Feed[:], it.Item().Key()[1:])
+			var err error
+			if k.KeyBlob, err = it.Item().ValueCopy(nil); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+		it2 := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIdentity}})
+		defer it2.Close()
+		i := 0
+		for it2.Rewind(); it2.Valid(); it2.Next() {
+			key := it2.Item().Key()
+			var f Feed
+			copy(f[:], key[1:33])
+			for i < len(keys) && bytes.Compare(keys[i].Feed[:], f[:]) < 0 {
+				i++
+			}
+			if i < len(keys) && keys[i].Feed == f {
+				keys[i].Identities = append(keys[i].Identities, string(key[33:]))
+			}
+		}
+		return nil
+	})
+	return keys, err
+}
+
+// IdentityOf returns the identity a feed's entries claim, or "" when none or
+// more than one is claimed.
+func (l *Ledger) IdentityOf(f Feed) string {
+	var ids []string
+	l.db.View(func(txn *badger.Txn) error {
+		prefix := append([]byte{pIdentity}, f[:]...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(ids) < 2; it.Next() {
+			ids = append(ids, string(it.Item().Key()[33:]))
+		}
+		return nil
+	})
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return ""
+}
+
+// An EntryError says which entry is bad and why.
+type EntryError struct {
+	Line int // line of an import file, or 0
+	Feed Feed
+	Seq  uint64
+	ID   ID
+	Err  error
+}
+
+func (e *EntryError) Error() string {
+	var b bytes.Buffer
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Feed != (Feed{}) {
+		fmt.Fprintf(&b, "feed %s ", e.Feed)
+	}
+	if e.Seq != 0 {
+		fmt.Fprintf(&b, "seq %d ", e.Seq)
+	}
+	if !e.ID.IsZero() {
+		fmt.Fprintf(&b, "entry %s ", e.ID)
+	}
+	if b.Len() > 0 {
+		b.Truncate(b.Len() - 1)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *EntryError) Unwrap() error { return e.Err }
