@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,8 +178,18 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 	if err != nil {
 		return nil, err
 	}
-	if len(heads) > 1 {
-		return nil, &EntryError{Feed: feed, Seq: head, ID: heads[0], Err: fmt.Errorf("%w: your own feed is forked; refusing to extend it", ErrEquivocation)}
+	forked := len(heads) > 1
+	if !forked {
+		err = l.db.View(func(txn *badger.Txn) error {
+			forked, err = hasPrefix(txn, append([]byte{pFork}, feed[:]...))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if forked {
+		return nil, &EntryError{Feed: feed, Err: fmt.Errorf("%w: your own feed is forked (the same key signed different entries elsewhere); refusing to extend it: the key may be copied or stolen, so make a new one", ErrEquivocation)}
 	}
 	h := Header{Kind: kind, Feed: feed, Seq: head + 1, Time: now.UTC(), Identity: s.Identity(), Body: body}
 	if len(heads) == 1 {
@@ -476,25 +487,23 @@ type EntryError struct {
 }
 
 func (e *EntryError) Error() string {
-	var b bytes.Buffer
+	var where []string
 	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
+		where = append(where, fmt.Sprintf("line %d", e.Line))
 	}
 	if e.Feed != (Feed{}) {
-		fmt.Fprintf(&b, "feed %s ", e.Feed)
+		where = append(where, "feed "+e.Feed.String())
 	}
 	if e.Seq != 0 {
-		fmt.Fprintf(&b, "seq %d ", e.Seq)
+		where = append(where, fmt.Sprintf("seq %d", e.Seq))
 	}
 	if !e.ID.IsZero() {
-		fmt.Fprintf(&b, "entry %s ", e.ID)
+		where = append(where, "entry "+e.ID.String())
 	}
-	if b.Len() > 0 {
-		b.Truncate(b.Len() - 1)
-		b.WriteString(": ")
+	if len(where) == 0 {
+		return e.Err.Error()
 	}
-	b.WriteString(e.Err.Error())
-	return b.String()
+	return strings.Join(where, " ") + ": " + e.Err.Error()
 }
 
 func (e *EntryError) Unwrap() error { return e.Err }

@@ -91,20 +91,18 @@ func signSSHSIG(s ssh.Signer, namespace string, message []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ed25519Public returns the ed25519 key inside an SSH public key.
+// ed25519Public returns the ed25519 key inside an SSH public key. It reads
+// the wire form, so it works for keys from files and from ssh-agent alike.
 func ed25519Public(k ssh.PublicKey) (ed25519.PublicKey, error) {
 	if k.Type() != ssh.KeyAlgoED25519 {
 		return nil, fmt.Errorf("key type %s is not supported: signoff signs with ed25519 keys only", k.Type())
 	}
-	ck, ok := k.(ssh.CryptoPublicKey)
-	if !ok {
-		return nil, fmt.Errorf("key type %s has no public key", k.Type())
-	}
-	pub, ok := ck.CryptoPublicKey().(ed25519.PublicKey)
-	if !ok || len(pub) != ed25519.PublicKeySize {
+	r := wireReader{b: k.Marshal()}
+	algo, pub := r.string(), r.string()
+	if r.err || len(r.b) != 0 || string(algo) != ssh.KeyAlgoED25519 || len(pub) != ed25519.PublicKeySize {
 		return nil, errors.New("malformed ed25519 public key")
 	}
-	return pub, nil
+	return ed25519.PublicKey(bytes.Clone(pub)), nil
 }
 
 // ParseSignature parses a binary SSHSIG blob. It accepts only what signoff

@@ -1,0 +1,118 @@
+// Command signoff reviews, signs and verifies machine-learning model
+// approvals. See README.md for a tour and `signoff help` for commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signoff-dev/signoff/ledger"
+)
+
+// Exit codes, as `signoff verify` documents them.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // the command could not do what was asked
+	exitTampered = 2 // the ledger or an imported file does not verify
+	exitUsage    = 3 // bad flags, arguments or input files
+)
+
+// exitError carries an exit code with an error. A nil err exits quietly.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{exitUsage, fmt.Errorf(format, args...)}
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// run executes one command line and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	code := exitFailed
+	var xe *exitError
+	switch {
+	case errors.As(err, &xe):
+		code = xe.code
+		if xe.err == nil {
+			return code
+		}
+	case errors.Is(err, ledger.ErrTampered):
+		code = exitTampered
+	case isCobraUsage(err):
+		code = exitUsage
+	}
+	fmt.Fprintf(stderr, "signoff: %v\n", err)
+	return code
+}
+
+// app is what every command shares: the streams and the global flags.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	home           string
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "signoff",
+		Short: "Review, sign and verify machine-learning model approvals",
+		Long: `signoff keeps a local, append-only ledger of signed entries: each signer's
+decisions form a chain (a feed) signed with their ed25519 SSH key, and any
+tampering shows. It works with no network; entries move between machines
+by export and import.
+
+Keys and the ledger live in the signoff home: --home, else $SIGNOFF_HOME,
+else ~/.signoff.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		CompletionOptions: cobra.CompletionOptions{
+			DisableDefaultCmd: true,
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&a.home, "home", "", "signoff home holding keys and the ledger (default $SIGNOFF_HOME, else ~/.signoff)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{exitUsage, fmt.Errorf("%v (see 'signoff %s --help')", err, c.Name())}
+	})
+	root.AddGroup(&cobra.Group{ID: "ledger", Title: "Keys and the ledger:"})
+	for _, c := range []*cobra.Command{
+		a.keygenCmd(), a.commentCmd(), a.logCmd(), a.showCmd(), a.signersCmd(),
+		a.exportCmd(), a.importCmd(), a.ledgerCmd(),
+	} {
+		c.GroupID = "ledger"
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// isCobraUsage reports whether err is cobra's complaint about arguments or
+// an unknown command.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires exactly", "unknown flag", "unknown shorthand", "invalid argument", "flag needs an argument", "if any flags in the group"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

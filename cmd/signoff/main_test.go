@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/signoff-dev/signoff/ledger"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"signoff": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the real binary through the scripts in testdata/script:
+// flags, output and exit codes, against stock OpenSSH where it matters.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("SIGNOFF_HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("SSH_AUTH_SOCK", "")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":       cmdExits,
+			"capture":     cmdCapture,
+			"start-agent": cmdStartAgent,
+			"hold-ledger": cmdHoldLedger,
+			"perm":        cmdPerm,
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "ssh-keygen", "ssh-agent", "ssh-add":
+				_, err := exec.LookPath(cond)
+				return err == nil, nil
+			}
+			return false, errors.New("unknown condition " + cond)
+		},
+	})
+}
+
+// exits CODE PROGRAM ARGS...: run PROGRAM and require exit code CODE.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// capture VAR REGEXP: set VAR to the first submatch of REGEXP in the last
+// command's stdout.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture VAR REGEXP")
+	}
+	m := regexp.MustCompile(args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("stdout does not match %s", args[1])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// start-agent: start a real ssh-agent for this script and point
+// SSH_AUTH_SOCK at it.
+func cmdStartAgent(ts *testscript.TestScript, neg bool, args []string) {
+	sock := filepath.Join(ts.Getenv("WORK"), "agent.sock")
+	cmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	ts.Check(cmd.Start())
+	ts.Defer(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("ssh-agent did not create %s", sock)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Setenv("SSH_AUTH_SOCK", sock)
+}
+
+// hold-ledger: open the home's ledger in this process until the script
+// ends, as a second signoff process would.
+func cmdHoldLedger(ts *testscript.TestScript, neg bool, args []string) {
+	l, err := ledger.Open(filepath.Join(ts.Getenv("SIGNOFF_HOME"), "ledger"))
+	ts.Check(err)
+	ts.Defer(func() { l.Close() })
+}
+
+// perm FILE MODE: require FILE's permission bits to be MODE (octal).
+func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: perm FILE MODE")
+	}
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if got := fi.Mode().Perm(); (uint64(got) == want) == neg {
+		ts.Fatalf("%s has mode %o, want %o", args[0], got, want)
+	}
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// progress shows a one-line counter on stderr while a long operation runs:
+// only on a terminal, and only once the operation has taken a second.
+type progress struct {
+	w     io.Writer
+	start time.Time
+	mu    sync.Mutex
+	shown bool
+	last  time.Time
+}
+
+func (a *app) newProgress() *progress {
+	f, ok := a.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return &progress{w: f, start: time.Now()}
+}
+
+// update shows msg if the operation has run for a second, at most ten times
+// a second. A nil progress shows nothing.
+func (p *progress) update(format string, args ...any) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.start) < time.Second || now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last, p.shown = now, true
+	fmt.Fprintf(p.w, "\r\x1b[K"+format, args...)
+}
+
+// done clears the line.
+func (p *progress) done() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
