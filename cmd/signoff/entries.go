@@ -204,6 +204,7 @@ armored SSH signature, so stock OpenSSH can check the entry:
 			}
 			var body bytes.Buffer
 			json.Indent(&body, e.Body, "  ", "  ")
+			body.WriteString("\n")
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', 0)
 			fmt.Fprintf(tw, "id:\t%s\n", e.ID)
 			fmt.Fprintf(tw, "kind:\t%s\n", e.Kind)
@@ -219,10 +220,10 @@ armored SSH signature, so stock OpenSSH can check the entry:
 			} else {
 				fmt.Fprintf(tw, "signature:\tDOES NOT VERIFY: %v\n", verr)
 			}
-			fmt.Fprintf(tw, "body:\t%s\n", safeText(body.String()))
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			fmt.Fprintf(a.stdout, "body:\n  %s", safeText(body.String()))
 			if verr != nil {
 				return &exitError{exitTampered, nil}
 			}

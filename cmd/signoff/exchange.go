@@ -68,7 +68,7 @@ func (a *app) exportFile(l *ledger.Ledger, path string, force bool) error {
 	if err != nil {
 		return fmt.Errorf("failed to write %s: %w", path, err)
 	}
-	fmt.Fprintf(a.stderr, "exported %d entries to %s\n", n, path)
+	fmt.Fprintf(a.stderr, "exported %s to %s\n", plural(n, "entry", "entries"), path)
 	return nil
 }
 
@@ -121,7 +121,7 @@ is kept as evidence and reported here and by every 'signoff ledger verify'.`,
 					}
 					fmt.Fprintf(a.stderr, "%s: %v\n", name, pr)
 				}
-				return &exitError{exitTampered, fmt.Errorf("%s: %d invalid entries; nothing imported", name, ie.Total)}
+				return &exitError{exitTampered, fmt.Errorf("%s: %s; nothing imported", name, plural(ie.Total, "invalid entry", "invalid entries"))}
 			}
 			if err != nil {
 				return err
@@ -135,7 +135,7 @@ is kept as evidence and reported here and by every 'signoff ledger verify'.`,
 					"equivocations": equivocationsJSON(res.Equivocations),
 				})
 			}
-			fmt.Fprintf(a.stdout, "imported %d new entries from %s (%d already present)\n", res.Added, name, res.Present)
+			fmt.Fprintf(a.stdout, "imported %s from %s (%d already present)\n", plural(res.Added, "new entry", "new entries"), name, res.Present)
 			return nil
 		},
 	}
@@ -250,12 +250,12 @@ func (a *app) printVerify(dir string, r *ledger.Report) {
 	} else {
 		fmt.Fprintf(w, "ledger %s: NOT INTACT\n", dir)
 	}
-	fmt.Fprintf(w, "  %d entries checked, %d proved by the last checkpoint\n", r.Checked, r.Skipped)
+	fmt.Fprintf(w, "  %s checked, %d proved by the last checkpoint\n", plural(r.Checked, "entry", "entries"), r.Skipped)
 	if r.CheckpointNote != "" {
 		fmt.Fprintf(w, "  %s\n", r.CheckpointNote)
 	}
 	for _, f := range r.Feeds {
-		fmt.Fprintf(w, "  feed %s %s: %d entries\n", f.Feed, orDash(f.Identity), f.Entries)
+		fmt.Fprintf(w, "  feed %s %s: %s\n", f.Feed, orDash(f.Identity), plural(int(f.Entries), "entry", "entries"))
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  first bad entry: %v\n", p)

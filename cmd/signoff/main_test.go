@@ -71,7 +71,7 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // capture VAR REGEXP: set VAR to the first submatch of REGEXP in the last
-// command's stdout.
+// command's stdout, and VAR_RE to it quoted for use in a regexp.
 func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: capture VAR REGEXP")
@@ -81,6 +81,7 @@ func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("stdout does not match %s", args[1])
 	}
 	ts.Setenv(args[0], m[1])
+	ts.Setenv(args[0]+"_RE", regexp.QuoteMeta(m[1]))
 }
 
 // start-agent: start a real ssh-agent for this script and point

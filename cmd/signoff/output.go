@@ -81,3 +81,11 @@ func authorizedKey(blob []byte) (string, error) {
 	}
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))), nil
 }
+
+// plural formats n with the singular or plural noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
