@@ -40,7 +40,9 @@ func (s *tmuxSession) run(args ...string) string {
 	return string(out)
 }
 
-func (s *tmuxSession) send(keys ...string) { s.run(append([]string{"send-keys", "-t", "0"}, keys...)...) }
+func (s *tmuxSession) send(keys ...string) {
+	s.run(append([]string{"send-keys", "-t", "0"}, keys...)...)
+}
 
 func (s *tmuxSession) screen() string { return s.run("capture-pane", "-p", "-t", "0") }
 
