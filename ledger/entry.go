@@ -147,6 +147,9 @@ func checkHeader(h *Header) error {
 	if !json.Valid(h.Body) || len(h.Body) == 0 || h.Body[0] != '{' {
 		return errors.New("body is not a JSON object")
 	}
+	if !isCompact(h.Body) {
+		return errors.New("body is not compact JSON (whitespace outside strings)")
+	}
 	return nil
 }
 
@@ -381,7 +384,7 @@ func ParseLine(line []byte) (*Entry, error) {
 	if err := dec.Decode(&env); err != nil {
 		return nil, fmt.Errorf("not an envelope: %v", err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(line[dec.InputOffset():]); len(rest) != 0 {
 		return nil, errors.New("data after the envelope")
 	}
 	if len(env.Payload) == 0 || len(env.Signature) == 0 {
@@ -406,6 +409,24 @@ func decodeValue(v []byte) (payload, signature []byte, err error) {
 		return nil, nil, errors.New("stored entry is truncated")
 	}
 	return v[k : k+int(n)], v[k+int(n):], nil
+}
+
+// isCompact reports whether valid JSON b has no whitespace outside strings.
+func isCompact(b []byte) bool {
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 func cutPrefix(s, prefix string) (string, bool) {

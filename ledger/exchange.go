@@ -15,24 +15,19 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Export writes every entry as JSON Lines, one envelope per line, in the
-// order the ledger received them (so each feed is in seq order). It returns
-// the number of entries written.
+// Export writes every entry as JSON Lines, one envelope per line, feed by
+// feed in seq order, the entries of a fork side by side. The output is the
+// same for two ledgers holding the same entries, and [Ledger.Import] reads
+// it back whatever order the entries arrived in. It returns the number of
+// entries written.
 func (l *Ledger) Export(w io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	n := 0
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pArrival}, PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEntry}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if len(v) != len(ID{}) {
-				return errors.New("arrival index is corrupt")
-			}
-			e, err := getEntry(txn, ID(v))
+			e, err := readEntry(it.Item())
 			if err != nil {
 				return err
 			}
@@ -176,6 +171,13 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 	scan := bufio.NewScanner(r)
 	scan.Buffer(make([]byte, 64<<10), maxLine+1)
 	batch := make([]sigJob, 0, 128)
+	queue := func(j sigJob) {
+		batch = append(batch, j)
+		if len(batch) == cap(batch) {
+			jobs <- batch
+			batch = make([]sigJob, 0, 128)
+		}
+	}
 	line := 0
 	err := l.db.View(func(txn *badger.Txn) error {
 		for scan.Scan() {
@@ -210,14 +212,19 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 				}
 				st.cur, st.seq = nil, e.Seq
 			}
-			present, err := exists(txn, idKey(e.ID))
-			if err != nil {
+			stored, err := getEntry(txn, e.ID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			if present || inFile[e.ID] {
+			if stored != nil || inFile[e.ID] {
+				// Known: a byte-identical copy was checked when it was
+				// stored; any other copy has its signature checked.
 				res.Present++
 				if !slices.Contains(st.cur, e.ID) {
 					st.cur = append(st.cur, e.ID)
+				}
+				if stored == nil || !bytes.Equal(stored.Signature, e.Signature) {
+					queue(sigJob{line, e})
 				}
 				continue
 			}
@@ -231,24 +238,21 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 					continue
 				}
 			}
-			fork := len(st.cur) > 0
-			if !fork {
-				if fork, err = hasPrefix(txn, seqPrefix(e.Feed, e.Seq)); err != nil {
-					return err
+			others := idsAt(txn, e.Feed, e.Seq)
+			for _, id := range st.cur {
+				if !slices.Contains(others, id) {
+					others = append(others, id)
 				}
 			}
+			fork := len(others) > 0
 			if fork {
-				res.Equivocations = append(res.Equivocations, Equivocation{Feed: e.Feed, Seq: e.Seq, IDs: []ID{e.ID}})
+				res.Equivocations = append(res.Equivocations, Equivocation{Feed: e.Feed, Seq: e.Seq, IDs: append(others, e.ID)})
 			}
 			st.cur = append(st.cur, e.ID)
 			inFile[e.ID] = true
 			added++
 			writeSpool(sw, e, fork)
-			batch = append(batch, sigJob{line, e})
-			if len(batch) == cap(batch) {
-				jobs <- batch
-				batch = make([]sigJob, 0, 128)
-			}
+			queue(sigJob{line, e})
 		}
 		return nil
 	})
@@ -290,6 +294,18 @@ func hasPrefix(txn *badger.Txn, prefix []byte) (bool, error) {
 	defer it.Close()
 	it.Rewind()
 	return it.Valid(), nil
+}
+
+// idsAt returns the ids stored at feed and seq.
+func idsAt(txn *badger.Txn, feed Feed, seq uint64) []ID {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: seqPrefix(feed, seq)})
+	defer it.Close()
+	var ids []ID
+	for it.Rewind(); it.Valid(); it.Next() {
+		_, _, id := splitEntryKey(it.Item().Key())
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // A spool record: flags (1 = fork), the stored value's length, the value.

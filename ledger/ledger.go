@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -161,7 +162,7 @@ func (l *Ledger) lastArrival() (uint64, error) {
 	return n, err
 }
 
-// Append signs a new entry of kind with body (a compact JSON object) as the
+// Append signs a new entry of kind with body (a JSON object) as the
 // next entry of s's feed and stores it durably: when Append returns without
 // error the entry has been fsynced.
 func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Entry, error) {
@@ -191,7 +192,11 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 	if forked {
 		return nil, &EntryError{Feed: feed, Err: fmt.Errorf("%w: your own feed is forked (the same key signed different entries elsewhere); refusing to extend it: the key may be copied or stolen, so make a new one", ErrEquivocation)}
 	}
-	h := Header{Kind: kind, Feed: feed, Seq: head + 1, Time: now.UTC(), Identity: s.Identity(), Body: body}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		return nil, fmt.Errorf("body is not JSON: %w", err)
+	}
+	h := Header{Kind: kind, Feed: feed, Seq: head + 1, Time: now.UTC(), Identity: s.Identity(), Body: compact.Bytes()}
 	if len(heads) == 1 {
 		h.Prev = heads[0]
 	}

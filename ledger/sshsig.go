@@ -26,7 +26,7 @@ const (
 	armorBegin = "-----BEGIN SSH SIGNATURE-----"
 	armorEnd   = "-----END SSH SIGNATURE-----"
 
-	// maxSignatureBlob bounds a signature blob; an ed25519 SSHSIG is 155 bytes.
+	// maxSignatureBlob bounds a signature blob; an ed25519 SSHSIG is 186 bytes.
 	maxSignatureBlob = 1024
 )
 

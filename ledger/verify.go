@@ -327,7 +327,8 @@ func (ck *checkpoint) feed(f Feed) *checkpointFeed {
 }
 
 // checkHeads re-reads the entries a checkpoint names for feed and checks
-// that they are there and unchanged.
+// that they are there, unchanged and signed: one signature per feed, so
+// the cost of an incremental run stays in proportion to what is new.
 func checkHeads(txn *badger.Txn, feed Feed, cf *checkpointFeed) ([]ID, *EntryError) {
 	var heads []ID
 	for _, h := range cf.Heads {
@@ -340,13 +341,20 @@ func checkHeads(txn *badger.Txn, feed Feed, cf *checkpointFeed) ([]ID, *EntryErr
 			return nil, &EntryError{Feed: feed, Seq: cf.Seq, ID: id, Err: errors.New("checkpointed entry is missing")}
 		}
 		var sum ID
+		var sigErr error
 		err = item.Value(func(v []byte) error {
-			p, _, err := decodeValue(v)
+			p, sig, err := decodeValue(v)
 			sum = sha256.Sum256(p)
+			if err == nil && sum == id {
+				sigErr = (&Entry{Header: Header{Feed: feed}, Payload: p, Signature: sig}).Verify()
+			}
 			return err
 		})
 		if err != nil || sum != id {
 			return nil, &EntryError{Feed: feed, Seq: cf.Seq, ID: id, Err: errors.New("checkpointed entry was altered")}
+		}
+		if sigErr != nil {
+			return nil, &EntryError{Feed: feed, Seq: cf.Seq, ID: id, Err: fmt.Errorf("checkpointed entry was altered: %w", sigErr)}
 		}
 		heads = append(heads, id)
 	}

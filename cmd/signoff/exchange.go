@@ -127,7 +127,7 @@ is kept as evidence and reported here and by every 'signoff ledger verify'.`,
 				return err
 			}
 			for _, q := range res.Equivocations {
-				fmt.Fprintf(a.stderr, "warning: equivocation: feed %s seq %d has a second, different entry %s: kept as evidence\n", q.Feed, q.Seq, q.IDs[0])
+				fmt.Fprintf(a.stderr, "warning: equivocation: feed %s seq %d has a second, different entry %s: kept as evidence\n", q.Feed, q.Seq, q.IDs[len(q.IDs)-1])
 			}
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{
