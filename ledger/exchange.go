@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -73,58 +72,77 @@ func (e *ImportError) Unwrap() error { return ErrTampered }
 
 // ImportOptions control [Ledger.Import].
 type ImportOptions struct {
-	// Progress, if set, is called from time to time with the envelopes
-	// checked so far and, in the second phase, stored so far.
-	Progress func(phase string, done int)
+	// Progress, if set, is called from time to time with the number of
+	// envelopes checked so far.
+	Progress func(done int)
 }
 
 // Import reads JSON Lines envelopes from r and adds the entries the ledger
-// does not have. Every line is checked first: its signature, its place in
-// its feed (a feed's entries come in seq order) and its prev link to an
-// entry in the file or the ledger. If any line is bad, nothing is stored and
-// the error is an [*ImportError] naming the bad lines. A second entry with
-// the same feed and seq as another is kept as evidence of equivocation.
+// does not have. Every line is checked: its signature, its place in its
+// feed (a feed's entries come in seq order) and its prev link to an entry
+// in the file or the ledger. If any line is bad, nothing is added and the
+// error is an [*ImportError] naming the bad lines. A second entry with the
+// same feed and seq as another is kept as evidence of equivocation.
 //
-// The checked entries are spooled to a private file in the ledger
-// directory and stored from there, so r is read once and need not be
-// seekable. The import is durable when Import returns.
+// To read r once and keep storing in step with checking, new entries are
+// staged in the store as they are checked, above the committed entry
+// count; one synced write commits them all at the end. A failed import
+// removes what it staged, and so does the next [Open] after a crash. The
+// import is durable when Import returns.
 func (l *Ledger) Import(r io.Reader, opts ImportOptions) (*ImportResult, error) {
 	progress := opts.Progress
 	if progress == nil {
-		progress = func(string, int) {}
+		progress = func(int) {}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 
-	spool, err := os.CreateTemp(l.dir, "import-*.spool")
+	base := l.arrivals
+	wb := l.db.NewWriteBatch()
+	im := &importer{l: l, wb: wb, arrival: base, progress: progress,
+		feeds: make(map[Feed]*importFeed), inFile: make(map[ID]bool)}
+	res, err := im.run(r)
+	if err == nil {
+		err = wb.Flush()
+	} else {
+		wb.Cancel()
+	}
+	if err == nil && im.arrival > base {
+		err = im.commit()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("failed to create import spool: %w", err)
-	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
-
-	res, added, err := l.checkImport(r, spool, progress)
-	if err != nil {
+		if im.arrival > base {
+			if rerr := l.rollback(base); rerr != nil {
+				return nil, fmt.Errorf("%w; and failed to remove the entries staged: %v (reopen the ledger to retry)", err, rerr)
+			}
+		}
 		return nil, err
 	}
-	if added == 0 {
-		return res, nil
-	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	if err := l.applySpool(bufio.NewReaderSize(spool, 256<<10), added, progress); err != nil {
-		return nil, err
-	}
-	res.Added = added
+	res.Added = int(im.arrival - base)
+	l.arrivals = im.arrival
 	return res, nil
 }
 
-// importFeed is what the check pass knows of one feed in the file.
+// importer is the state of one import.
+type importer struct {
+	l        *Ledger
+	wb       *badger.WriteBatch
+	arrival  uint64 // last arrival number staged
+	progress func(int)
+
+	feeds  map[Feed]*importFeed
+	inFile map[ID]bool // new entries staged from this file
+	forks  [][]byte    // fork markers to commit
+}
+
+// importFeed is what the import knows of one feed in the file.
 type importFeed struct {
-	seq  uint64 // highest seq seen in the file
-	cur  []ID   // ids at seq
-	prev []ID   // ids at seq-1
+	stored     uint64 // highest seq the ledger holds
+	seq        uint64 // highest seq seen in the file
+	cur        []ID   // ids at seq
+	prev       []ID   // ids at seq-1
+	keyBlob    []byte // the feed's key, once a new entry was staged
+	identities []string
 }
 
 type sigJob struct {
@@ -132,9 +150,9 @@ type sigJob struct {
 	e    *Entry
 }
 
-// checkImport is the first pass: it parses and checks every line and
-// spools the new entries. It returns the number spooled.
-func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string, int)) (*ImportResult, int, error) {
+// run checks every line, staging the new entries, and returns the result
+// or an [*ImportError].
+func (im *importer) run(r io.Reader) (*ImportResult, error) {
 	res := &ImportResult{}
 	var mu sync.Mutex
 	var problems []*EntryError
@@ -147,6 +165,11 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 			problems = append(problems, p)
 		}
 	}
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return total > 0
+	}
 
 	jobs := make(chan []sigJob, 2*runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
@@ -154,22 +177,16 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var keys keyCache
 			for batch := range jobs {
 				for _, j := range batch {
-					if err := j.e.Verify(); err != nil {
+					if err := keys.verify(j.e.Feed, j.e.Payload, j.e.Signature); err != nil {
 						addProblem(&EntryError{Line: j.line, Feed: j.e.Feed, Seq: j.e.Seq, ID: j.e.ID, Err: err})
 					}
 				}
 			}
 		}()
 	}
-
-	sw := bufio.NewWriterSize(spool, 256<<10)
-	feeds := make(map[Feed]*importFeed)
-	inFile := make(map[ID]bool) // new entries seen in this file
-	added := 0
-	scan := bufio.NewScanner(r)
-	scan.Buffer(make([]byte, 64<<10), maxLine+1)
 	batch := make([]sigJob, 0, 128)
 	queue := func(j sigJob) {
 		batch = append(batch, j)
@@ -178,8 +195,11 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 			batch = make([]sigJob, 0, 128)
 		}
 	}
+
+	scan := bufio.NewScanner(r)
+	scan.Buffer(make([]byte, 64<<10), maxLine+1)
 	line := 0
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := im.l.db.View(func(txn *badger.Txn) error {
 		for scan.Scan() {
 			line++
 			raw := bytes.TrimSpace(scan.Bytes())
@@ -188,71 +208,36 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 			}
 			res.Lines++
 			if res.Lines%4096 == 0 {
-				progress("checked", res.Lines)
+				im.progress(res.Lines)
 			}
 			e, err := ParseLine(raw)
 			if err != nil {
 				addProblem(&EntryError{Line: line, Err: err})
 				continue
 			}
-			fail := func(err error) { addProblem(&EntryError{Line: line, Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: err}) }
-			st := feeds[e.Feed]
-			if st == nil {
-				st = &importFeed{}
-				feeds[e.Feed] = st
-			}
-			if e.Seq < st.seq {
-				fail(fmt.Errorf("seq %d comes after seq %d of the same feed: a feed's entries must be in seq order", e.Seq, st.seq))
-				continue
-			}
-			if e.Seq > st.seq {
-				st.prev = nil
-				if e.Seq == st.seq+1 {
-					st.prev = st.cur
-				}
-				st.cur, st.seq = nil, e.Seq
-			}
-			stored, err := getEntry(txn, e.ID)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			if stored != nil || inFile[e.ID] {
-				// Known: a byte-identical copy was checked when it was
-				// stored; any other copy has its signature checked.
-				res.Present++
-				if !slices.Contains(st.cur, e.ID) {
-					st.cur = append(st.cur, e.ID)
-				}
-				if stored == nil || !bytes.Equal(stored.Signature, e.Signature) {
-					queue(sigJob{line, e})
-				}
-				continue
-			}
-			if e.Seq > 1 && !slices.Contains(st.prev, e.Prev) {
-				ok, err := exists(txn, entryKey(e.Feed, e.Seq-1, e.Prev))
-				if err != nil {
-					return err
-				}
-				if !ok {
-					fail(fmt.Errorf("prev %s is neither in this file nor in the ledger: seq %d of this feed is missing", e.Prev, e.Seq-1))
+			p, err := im.place(txn, e, res)
+			if err != nil {
+				var ee *EntryError
+				if errors.As(err, &ee) {
+					ee.Line = line
+					addProblem(ee)
 					continue
 				}
+				return err
 			}
-			others := idsAt(txn, e.Feed, e.Seq)
-			for _, id := range st.cur {
-				if !slices.Contains(others, id) {
-					others = append(others, id)
-				}
+			if p.check {
+				queue(sigJob{line, e})
 			}
-			fork := len(others) > 0
-			if fork {
-				res.Equivocations = append(res.Equivocations, Equivocation{Feed: e.Feed, Seq: e.Seq, IDs: append(others, e.ID)})
+			if !p.stage || failed() {
+				continue // known, or the import fails: stage nothing more
 			}
-			st.cur = append(st.cur, e.ID)
-			inFile[e.ID] = true
-			added++
-			writeSpool(sw, e, fork)
-			queue(sigJob{line, e})
+			if p.fork {
+				im.forks = append(im.forks, forkMarker(e.Feed, e.Seq))
+			}
+			im.arrival++
+			if err := putEntry(im.wb.Set, e, im.arrival); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -262,7 +247,7 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 	close(jobs)
 	wg.Wait()
 	if err != nil {
-		return nil, 0, fmt.Errorf("failed to read ledger: %w", err)
+		return nil, fmt.Errorf("failed to import: %w", err)
 	}
 	if err := scan.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -272,13 +257,121 @@ func (l *Ledger) checkImport(r io.Reader, spool io.Writer, progress func(string,
 	}
 	if total > 0 {
 		slices.SortStableFunc(problems, func(a, b *EntryError) int { return a.Line - b.Line })
-		return nil, 0, &ImportError{Problems: problems, Total: total}
+		return nil, &ImportError{Problems: problems, Total: total}
 	}
-	if err := sw.Flush(); err != nil {
-		return nil, 0, fmt.Errorf("failed to write import spool: %w", err)
+	im.progress(res.Lines)
+	return res, nil
+}
+
+// placement says what to do with one line of an import.
+type placement struct {
+	check bool // check its signature
+	stage bool // a new entry: store it
+	fork  bool // it forks its feed
+}
+
+// place checks e's place in its feed against the file so far and the
+// ledger. What is wrong with e comes back as an [*EntryError].
+func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placement, error) {
+	fail := func(err error) (placement, error) {
+		return placement{}, &EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: err}
 	}
-	progress("checked", res.Lines)
-	return res, added, nil
+	st := im.feeds[e.Feed]
+	if st == nil {
+		st = &importFeed{stored: headSeq(txn, e.Feed)}
+		im.feeds[e.Feed] = st
+	}
+	if e.Seq < st.seq {
+		return fail(fmt.Errorf("seq %d comes after seq %d of the same feed: a feed's entries must be in seq order", e.Seq, st.seq))
+	}
+	if e.Seq > st.seq {
+		st.prev = nil
+		if e.Seq == st.seq+1 {
+			st.prev = st.cur
+		}
+		st.cur, st.seq = nil, e.Seq
+	}
+	// An id hashes its feed and seq, so beyond the feed's stored head the
+	// ledger cannot hold it, nor anything at its seq or its prev's.
+	var stored *Entry
+	if e.Seq <= st.stored {
+		var err error
+		if stored, err = getEntry(txn, e.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return placement{}, err
+		}
+	}
+	if stored != nil || im.inFile[e.ID] {
+		// Known: a byte-identical stored copy was checked when it was
+		// stored; any other copy has its signature checked.
+		res.Present++
+		if !slices.Contains(st.cur, e.ID) {
+			st.cur = append(st.cur, e.ID)
+		}
+		return placement{check: stored == nil || !bytes.Equal(stored.Signature, e.Signature)}, nil
+	}
+	if e.Seq > 1 && !slices.Contains(st.prev, e.Prev) {
+		ok := false
+		if e.Seq-1 <= st.stored {
+			var err error
+			if ok, err = exists(txn, entryKey(e.Feed, e.Seq-1, e.Prev)); err != nil {
+				return placement{}, err
+			}
+		}
+		if !ok {
+			return fail(fmt.Errorf("prev %s is neither in this file nor in the ledger: seq %d of this feed is missing", e.Prev, e.Seq-1))
+		}
+	}
+	var others []ID
+	if e.Seq <= st.stored {
+		others = idsAt(txn, e.Feed, e.Seq)
+	}
+	for _, id := range st.cur {
+		if !slices.Contains(others, id) {
+			others = append(others, id)
+		}
+	}
+	fork := len(others) > 0
+	if fork {
+		res.Equivocations = append(res.Equivocations, Equivocation{Feed: e.Feed, Seq: e.Seq, IDs: append(others, e.ID)})
+	}
+	st.cur = append(st.cur, e.ID)
+	im.inFile[e.ID] = true
+	if st.keyBlob == nil {
+		var err error
+		if st.keyBlob, err = e.PublicKey(); err != nil {
+			return fail(err)
+		}
+	}
+	if e.Identity != "" && !slices.Contains(st.identities, e.Identity) {
+		st.identities = append(st.identities, e.Identity)
+	}
+	return placement{check: true, stage: true, fork: fork}, nil
+}
+
+// commit records the signers and forks of the staged entries and the new
+// committed count, in one synced write.
+func (im *importer) commit() error {
+	return im.l.db.Update(func(txn *badger.Txn) error {
+		for feed, st := range im.feeds {
+			if st.keyBlob == nil {
+				continue
+			}
+			if err := putSigner(txn.Set, feed, st.keyBlob, ""); err != nil {
+				return err
+			}
+			for _, id := range st.identities {
+				if err := putSigner(txn.Set, feed, st.keyBlob, id); err != nil {
+					return err
+				}
+			}
+		}
+		for _, k := range im.forks {
+			if err := txn.Set(k, nil); err != nil {
+				return err
+			}
+		}
+		return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, im.arrival))
+	})
 }
 
 func exists(txn *badger.Txn, key []byte) (bool, error) {
@@ -296,6 +389,19 @@ func hasPrefix(txn *badger.Txn, prefix []byte) (bool, error) {
 	return it.Valid(), nil
 }
 
+// headSeq returns the highest seq stored of feed, or 0.
+func headSeq(txn *badger.Txn, feed Feed) uint64 {
+	prefix := feedPrefix(feed)
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	defer it.Close()
+	it.Seek(append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 40)...))
+	if !it.Valid() {
+		return 0
+	}
+	_, seq, _ := splitEntryKey(it.Item().Key())
+	return seq
+}
+
 // idsAt returns the ids stored at feed and seq.
 func idsAt(txn *badger.Txn, feed Feed, seq uint64) []ID {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: seqPrefix(feed, seq)})
@@ -306,66 +412,4 @@ func idsAt(txn *badger.Txn, feed Feed, seq uint64) []ID {
 		ids = append(ids, id)
 	}
 	return ids
-}
-
-// A spool record: flags (1 = fork), the stored value's length, the value.
-func writeSpool(w *bufio.Writer, e *Entry, fork bool) {
-	flags := byte(0)
-	if fork {
-		flags = 1
-	}
-	v := encodeValue(e)
-	w.WriteByte(flags)
-	w.Write(binary.AppendUvarint(nil, uint64(len(v))))
-	w.Write(v)
-}
-
-// applySpool is the second pass: it stores the n spooled entries in one
-// write batch and syncs.
-func (l *Ledger) applySpool(r *bufio.Reader, n int, progress func(string, int)) error {
-	wb := l.db.NewWriteBatch()
-	defer wb.Cancel()
-	arrival := l.arrivals
-	for i := range n {
-		flags, err := r.ReadByte()
-		if err != nil {
-			return fmt.Errorf("import spool is truncated: %w", err)
-		}
-		size, err := binary.ReadUvarint(r)
-		if err != nil || size > maxLine {
-			return fmt.Errorf("import spool is corrupt")
-		}
-		v := make([]byte, size)
-		if _, err := io.ReadFull(r, v); err != nil {
-			return fmt.Errorf("import spool is truncated: %w", err)
-		}
-		payload, sig, err := decodeValue(v)
-		if err != nil {
-			return err
-		}
-		e, err := ParseEntry(payload, sig)
-		if err != nil {
-			return err
-		}
-		keyBlob, err := e.PublicKey()
-		if err != nil {
-			return err
-		}
-		arrival++
-		if err := l.put(wb.Set, e, keyBlob, arrival, flags&1 != 0); err != nil {
-			return fmt.Errorf("failed to store entry: %w", err)
-		}
-		if (i+1)%4096 == 0 {
-			progress("stored", i+1)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("failed to store entries: %w", err)
-	}
-	if err := l.db.Sync(); err != nil {
-		return fmt.Errorf("failed to sync ledger: %w", err)
-	}
-	l.arrivals = arrival
-	progress("stored", n)
-	return nil
 }

@@ -31,7 +31,12 @@ const (
 	pIdentity   = 'i' // feed(32) identity -> nothing
 	pFork       = 'x' // feed(32) seq(8) -> nothing: equivocation seen
 	pCheckpoint = 'c' // unixnano(8) -> signed checkpoint
+	pMeta       = 'm' // name -> value
 )
+
+// committedKey holds the number of entries committed: arrivals above it
+// belong to an import that did not finish and are rolled back on Open.
+var committedKey = []byte{pMeta, 'a', 'r', 'r', 'i', 'v', 'a', 'l', 's'}
 
 func entryKey(f Feed, seq uint64, id ID) []byte {
 	k := make([]byte, 0, 1+32+8+32)
@@ -112,9 +117,9 @@ func Open(dir string) (*Ledger, error) {
 		l.Close()
 		return nil, err
 	}
-	if l.arrivals, err = l.lastArrival(); err != nil {
+	if err := l.recover(); err != nil {
 		l.Close()
-		return nil, err
+		return nil, fmt.Errorf("failed to recover ledger %s: %w", dir, err)
 	}
 	return l, nil
 }
@@ -148,18 +153,94 @@ func loadCheckpointKey(path string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
-func (l *Ledger) lastArrival() (uint64, error) {
-	var n uint64
+// recover sets l.arrivals to the committed count and removes what an
+// import that was cut off had staged beyond it.
+func (l *Ledger) recover() error {
+	var last, committed uint64
+	haveCommitted := false
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{pArrival}})
 		defer it.Close()
 		it.Seek(u64Key(pArrival, ^uint64(0)))
 		if it.Valid() {
-			n = binary.BigEndian.Uint64(it.Item().Key()[1:])
+			last = binary.BigEndian.Uint64(it.Item().Key()[1:])
+		}
+		item, err := txn.Get(committedKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return errors.New("committed entry count is corrupt")
+			}
+			committed, haveCommitted = binary.BigEndian.Uint64(v), true
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if !haveCommitted {
+		committed = last
+	}
+	l.arrivals = committed
+	if last > committed {
+		return l.rollback(committed)
+	}
+	return nil
+}
+
+// rollback deletes the entries that arrived after the first committed ones
+// and their index keys: the staged part of an import that failed or was
+// cut off. Committed entries are never deleted.
+func (l *Ledger) rollback(committed uint64) error {
+	var dels [][]byte
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pArrival}})
+		defer it.Close()
+		for it.Seek(u64Key(pArrival, committed+1)); it.Valid(); it.Next() {
+			ak := it.Item().KeyCopy(nil)
+			dels = append(dels, ak)
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil || len(v) != len(ID{}) {
+				continue
+			}
+			id := ID(v)
+			dels = append(dels, idKey(id))
+			item, err := txn.Get(idKey(id))
+			if err != nil {
+				continue
+			}
+			loc, err := item.ValueCopy(nil)
+			if err != nil || len(loc) != 40 {
+				continue
+			}
+			fk := entryKey(Feed(loc[:32]), binary.BigEndian.Uint64(loc[32:]), id)
+			dels = append(dels, fk)
+			if item, err := txn.Get(fk); err == nil {
+				if e, err := readEntry(item); err == nil {
+					dels = append(dels, timeKey(e))
+				}
+			}
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return err
+	}
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range dels {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return l.db.Sync()
 }
 
 // Append signs a new entry of kind with body (a JSON object) as the
@@ -219,7 +300,13 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 		return nil, fmt.Errorf("the signer's signature does not verify: %w", err)
 	}
 	err = l.db.Update(func(txn *badger.Txn) error {
-		return l.put(txn.Set, e, keyBlob, l.arrivals+1, false)
+		if err := putEntry(txn.Set, e, l.arrivals+1); err != nil {
+			return err
+		}
+		if err := putSigner(txn.Set, feed, keyBlob, e.Identity); err != nil {
+			return err
+		}
+		return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, l.arrivals+1))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to store entry: %w", err)
@@ -228,35 +315,41 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 	return e, nil
 }
 
-// put writes e, the arrival-th entry stored, and its index keys with set.
-// The caller holds l.mu, has checked e, and advances l.arrivals once the
-// write is durable.
-func (l *Ledger) put(set func(k, v []byte) error, e *Entry, keyBlob []byte, arrival uint64, fork bool) error {
+// putEntry writes e, the arrival-th entry stored, and its index keys.
+func putEntry(set func(k, v []byte) error, e *Entry, arrival uint64) error {
 	loc := make([]byte, 0, 40)
 	loc = append(loc, e.Feed[:]...)
 	loc = binary.BigEndian.AppendUint64(loc, e.Seq)
-	tk := u64Key(pTime, uint64(e.Time.UnixNano()))
-	tk = append(tk, e.ID[:]...)
-	kk := append([]byte{pKey}, e.Feed[:]...)
-	writes := [][2][]byte{
+	for _, w := range [...][2][]byte{
 		{entryKey(e.Feed, e.Seq, e.ID), encodeValue(e)},
 		{idKey(e.ID), loc},
 		{u64Key(pArrival, arrival), e.ID[:]},
-		{tk, nil},
-		{kk, keyBlob},
-	}
-	if e.Identity != "" {
-		writes = append(writes, [2][]byte{append(append([]byte{pIdentity}, e.Feed[:]...), e.Identity...), nil})
-	}
-	if fork {
-		writes = append(writes, [2][]byte{append([]byte{pFork}, loc...), nil})
-	}
-	for _, w := range writes {
+		{timeKey(e), nil},
+	} {
 		if err := set(w[0], w[1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func timeKey(e *Entry) []byte {
+	return append(u64Key(pTime, uint64(e.Time.UnixNano())), e.ID[:]...)
+}
+
+// putSigner records a feed's key and an identity its entries claim.
+func putSigner(set func(k, v []byte) error, feed Feed, keyBlob []byte, identity string) error {
+	if err := set(append([]byte{pKey}, feed[:]...), keyBlob); err != nil {
+		return err
+	}
+	if identity == "" {
+		return nil
+	}
+	return set(append(append([]byte{pIdentity}, feed[:]...), identity...), nil)
+}
+
+func forkMarker(feed Feed, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte{pFork}, feed[:]...), seq)
 }
 
 // head returns the highest seq of feed and the ids stored at it (more than

@@ -274,9 +274,14 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 	return r, nil
 }
 
-// keyCache remembers which public keys hash to which feed, so each worker
-// fingerprints a key once.
-type keyCache map[[ed25519.PublicKeySize]byte]Feed
+// keyCache holds, per public key, its feed and its decoded point, so a
+// worker fingerprints and decodes each signer's key once.
+type keyCache map[[ed25519.PublicKeySize]byte]cachedKey
+
+type cachedKey struct {
+	feed Feed
+	key  *decodedKey
+}
 
 func (kc *keyCache) check(j *verifyJob) *EntryError {
 	fail := func(err error) *EntryError { return &EntryError{Feed: j.feed, Seq: j.seq, ID: j.id, Err: err} }
@@ -297,24 +302,36 @@ func (kc *keyCache) check(j *verifyJob) *EntryError {
 	if j.seq > 1 && !slices.Contains(j.prevs, h.Prev) {
 		return fail(fmt.Errorf("prev %s is not the id of seq %d", h.Prev, j.seq-1))
 	}
+	if err := kc.verify(j.feed, payload, sigBlob); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// verify checks an SSHSIG over payload by the key of feed, as
+// [Entry.Verify] does, fingerprinting each key once.
+func (kc *keyCache) verify(feed Feed, payload, sigBlob []byte) error {
 	sig, err := ParseSignature(sigBlob)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if *kc == nil {
 		*kc = make(keyCache)
 	}
 	pk := [ed25519.PublicKeySize]byte(sig.PublicKey)
-	feed, ok := (*kc)[pk]
+	ck, ok := (*kc)[pk]
 	if !ok {
-		feed = FeedOf(ed25519KeyBlob(sig.PublicKey))
-		(*kc)[pk] = feed
+		ck = cachedKey{FeedOf(ed25519KeyBlob(sig.PublicKey)), newDecodedKey(sig.PublicKey)}
+		(*kc)[pk] = ck
 	}
-	if feed != j.feed {
-		return fail(errors.New("signed by a key other than the feed's"))
+	if ck.feed != feed {
+		return errors.New("signed by a key other than the feed's")
 	}
-	if err := sig.Verify(Namespace, payload); err != nil {
-		return fail(err)
+	if sig.Namespace != Namespace {
+		return fmt.Errorf("signature namespace %q, want %q", sig.Namespace, Namespace)
+	}
+	if !ck.key.verify(signedData(Namespace, payload), sig.Sig) {
+		return ErrBadSignature
 	}
 	return nil
 }

@@ -105,8 +105,8 @@ is kept as evidence and reported here and by every 'signoff ledger verify'.`,
 			}
 			defer l.Close()
 			p := a.newProgress()
-			res, err := l.Import(r, ledger.ImportOptions{Progress: func(phase string, n int) {
-				p.update("import: %s %d entries", phase, n)
+			res, err := l.Import(r, ledger.ImportOptions{Progress: func(n int) {
+				p.update("import: %d entries checked", n)
 			}})
 			p.done()
 			var ie *ledger.ImportError
