@@ -24,7 +24,7 @@ unit:
 # Short fuzz runs of every parser of outside input; run longer by hand with
 # `make fuzz-short FUZZTIME=10m`.
 fuzz-short:
-	@for f in FuzzParseLine FuzzParsePayload FuzzParseSignature; do \
+	@for f in FuzzParseLine FuzzParsePayload FuzzParseSignature FuzzDecodedKey; do \
 		echo "fuzz $$f ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./ledger/ || exit 1; \
 	done

@@ -21,11 +21,21 @@ var edgeKeys = []string{
 	"0200000000000000000000000000000000000000000000000000000000000000", // not on the curve
 }
 
+// stdlibAgrees checks that a decodedKey decides as crypto/ed25519 does,
+// both before and after the key has its table of multiples.
 func stdlibAgrees(t *testing.T, pub ed25519.PublicKey, msg, sig []byte) {
 	t.Helper()
 	want := ed25519.Verify(pub, msg, sig)
-	if got := newDecodedKey(pub).verify(msg, sig); got != want {
+	k := newDecodedKey(pub)
+	if got := k.verify(msg, sig); got != want {
 		t.Fatalf("decodedKey.verify = %v, crypto/ed25519.Verify = %v\npub %x\nmsg %x\nsig %x", got, want, pub, msg, sig)
+	}
+	if !k.valid {
+		return
+	}
+	k.table = newNielsTable(&k.minusA)
+	if got := k.verify(msg, sig); got != want {
+		t.Fatalf("decodedKey.verify with table = %v, crypto/ed25519.Verify = %v\npub %x\nmsg %x\nsig %x", got, want, pub, msg, sig)
 	}
 }
 
