@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -144,6 +145,9 @@ func checkHeader(h *Header) error {
 			return err
 		}
 	}
+	if !utf8.Valid(h.Body) {
+		return errors.New("body is not UTF-8")
+	}
 	if !json.Valid(h.Body) || len(h.Body) == 0 || h.Body[0] != '{' {
 		return errors.New("body is not a JSON object")
 	}
@@ -170,16 +174,18 @@ func CheckKind(kind string) error {
 	return nil
 }
 
-// CheckIdentity reports whether id can name a signer: 1 to 254 printable
-// ASCII characters with no space, quote or backslash (an e-mail address).
+// CheckIdentity reports whether id can name a signer: 1 to 254 of the
+// characters of an e-mail address, letters, digits and . _ % + - @. The
+// characters OpenSSH's allowed_signers reads as patterns (* ? ! ,) are
+// refused: an identity "*" would vouch for every other.
 func CheckIdentity(id string) error {
 	if len(id) == 0 || len(id) > 254 {
 		return fmt.Errorf("identity %q must be 1 to 254 characters", truncate(id, 60))
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
-			return fmt.Errorf("identity %q may hold only printable ASCII without spaces, quotes or backslashes", truncate(id, 60))
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._%+-@", c) >= 0) {
+			return fmt.Errorf("identity %q may hold only letters, digits and . _ %% + - @ (an e-mail address)", truncate(id, 60))
 		}
 	}
 	return nil

@@ -278,7 +278,8 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 	}
 	st := im.feeds[e.Feed]
 	if st == nil {
-		st = &importFeed{stored: headSeq(txn, e.Feed)}
+		stored, _ := feedHead(txn, e.Feed)
+		st = &importFeed{stored: stored}
 		im.feeds[e.Feed] = st
 	}
 	if e.Seq < st.seq {
@@ -382,24 +383,11 @@ func exists(txn *badger.Txn, key []byte) (bool, error) {
 	return err == nil, err
 }
 
-func hasPrefix(txn *badger.Txn, prefix []byte) (bool, error) {
+func hasPrefix(txn *badger.Txn, prefix []byte) bool {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	it.Rewind()
-	return it.Valid(), nil
-}
-
-// headSeq returns the highest seq stored of feed, or 0.
-func headSeq(txn *badger.Txn, feed Feed) uint64 {
-	prefix := feedPrefix(feed)
-	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
-	defer it.Close()
-	it.Seek(append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 40)...))
-	if !it.Valid() {
-		return 0
-	}
-	_, seq, _ := splitEntryKey(it.Item().Key())
-	return seq
+	return it.Valid()
 }
 
 // idsAt returns the ids stored at feed and seq.

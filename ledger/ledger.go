@@ -75,7 +75,9 @@ var (
 )
 
 // Ledger is a local append-only store of signed entries. Its methods are
-// safe for concurrent use; one process at a time may open a ledger.
+// safe for concurrent use; one process at a time may open a ledger. While
+// an [Ledger.Import] runs, reads in the same process may see the entries
+// it has staged but not yet committed.
 type Ledger struct {
 	dir    string
 	db     *badger.DB
@@ -117,7 +119,7 @@ func Open(dir string) (*Ledger, error) {
 		l.Close()
 		return nil, err
 	}
-	if err := l.recover(); err != nil {
+	if err := l.recoverImport(); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("failed to recover ledger %s: %w", dir, err)
 	}
@@ -135,13 +137,22 @@ func (l *Ledger) Close() error {
 func (l *Ledger) Dir() string { return l.dir }
 
 // loadCheckpointKey reads the ledger's own checkpoint signing key, creating
-// it on first use. It signs only local checkpoints, never entries.
+// it on first use. It signs only local checkpoints, never entries. The key
+// is written beside its place and renamed there, so a crash cannot leave
+// half a key; an empty file (from a crash before that was so) counts as
+// none: checkpoints signed by an earlier key then fail to verify and the
+// next verification checks everything.
 func loadCheckpointKey(path string) (ed25519.PrivateKey, error) {
 	seed, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || err == nil && len(seed) == 0 {
 		seed = make([]byte, ed25519.SeedSize)
 		rand.Read(seed)
-		if err := writeNew(path, seed, 0o600); err != nil {
+		tmp := path + ".new"
+		os.Remove(tmp)
+		if err := writeNew(tmp, seed, 0o600); err != nil {
+			return nil, fmt.Errorf("failed to create checkpoint key: %w", err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
 			return nil, fmt.Errorf("failed to create checkpoint key: %w", err)
 		}
 	} else if err != nil {
@@ -153,9 +164,10 @@ func loadCheckpointKey(path string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
-// recover sets l.arrivals to the committed count and removes what an
-// import that was cut off had staged beyond it.
-func (l *Ledger) recover() error {
+// recoverImport sets l.arrivals to the committed count, recording it if
+// the ledger has none yet, and removes what an import that was cut off had
+// staged beyond it.
+func (l *Ledger) recoverImport() error {
 	var last, committed uint64
 	haveCommitted := false
 	err := l.db.View(func(txn *badger.Txn) error {
@@ -183,7 +195,16 @@ func (l *Ledger) recover() error {
 		return err
 	}
 	if !haveCommitted {
+		// A ledger from before the count was kept: everything in it was
+		// committed. Record that, so that an import cut off from now on
+		// is told from committed entries.
 		committed = last
+		err := l.db.Update(func(txn *badger.Txn) error {
+			return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, committed))
+		})
+		if err != nil {
+			return err
+		}
 	}
 	l.arrivals = committed
 	if last > committed {
@@ -192,55 +213,71 @@ func (l *Ledger) recover() error {
 	return nil
 }
 
-// rollback deletes the entries that arrived after the first committed ones
-// and their index keys: the staged part of an import that failed or was
-// cut off. Committed entries are never deleted.
+// rollback removes the entries that arrived after the first committed
+// ones: the staged part of an import that failed or was cut off.
+// Committed entries are never touched. Each arrival key holds everything
+// needed to name its entry's other keys and is written before them, so an
+// entry staged only in part is removed too; the arrival keys go last, so a
+// rollback cut off is finished by the next one.
 func (l *Ledger) rollback(committed uint64) error {
-	var dels [][]byte
+	var staged, arrivals [][]byte
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pArrival}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pArrival}, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(u64Key(pArrival, committed+1)); it.Valid(); it.Next() {
-			ak := it.Item().KeyCopy(nil)
-			dels = append(dels, ak)
+			arrivals = append(arrivals, it.Item().KeyCopy(nil))
 			v, err := it.Item().ValueCopy(nil)
-			if err != nil || len(v) != len(ID{}) {
-				continue
-			}
-			id := ID(v)
-			dels = append(dels, idKey(id))
-			item, err := txn.Get(idKey(id))
 			if err != nil {
-				continue
+				return err
 			}
-			loc, err := item.ValueCopy(nil)
-			if err != nil || len(loc) != 40 {
-				continue
+			keys, err := stagedKeys(v)
+			if err != nil {
+				return err
 			}
-			fk := entryKey(Feed(loc[:32]), binary.BigEndian.Uint64(loc[32:]), id)
-			dels = append(dels, fk)
-			if item, err := txn.Get(fk); err == nil {
-				if e, err := readEntry(item); err == nil {
-					dels = append(dels, timeKey(e))
-				}
-			}
+			staged = append(staged, keys...)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	wb := l.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range dels {
-		if err := wb.Delete(k); err != nil {
+	for _, keys := range [][][]byte{staged, arrivals} {
+		wb := l.db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return err
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+		if err := l.db.Sync(); err != nil {
 			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return err
+	return nil
+}
+
+// arrivalValue is what an arrival key holds: the entry's feed, seq, id
+// and signing time, enough to name every key [putEntry] writes.
+func arrivalValue(e *Entry) []byte {
+	v := make([]byte, 0, 80)
+	v = append(v, e.Feed[:]...)
+	v = binary.BigEndian.AppendUint64(v, e.Seq)
+	v = append(v, e.ID[:]...)
+	return binary.BigEndian.AppendUint64(v, uint64(e.Time.UnixNano()))
+}
+
+// stagedKeys returns the keys other than the arrival key that putEntry
+// wrote for the entry an arrival value names.
+func stagedKeys(v []byte) ([][]byte, error) {
+	if len(v) != 80 {
+		return nil, errors.New("arrival index is corrupt")
 	}
-	return l.db.Sync()
+	feed, seq, id := Feed(v[:32]), binary.BigEndian.Uint64(v[32:40]), ID(v[40:72])
+	tk := append(bytes.Clone(v[72:80]), id[:]...)
+	return [][]byte{entryKey(feed, seq, id), idKey(id), append([]byte{pTime}, tk...)}, nil
 }
 
 // Append signs a new entry of kind with body (a JSON object) as the
@@ -256,20 +293,14 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	head, heads, err := l.head(feed)
-	if err != nil {
-		return nil, err
-	}
-	forked := len(heads) > 1
-	if !forked {
-		err = l.db.View(func(txn *badger.Txn) error {
-			forked, err = hasPrefix(txn, append([]byte{pFork}, feed[:]...))
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
+	var head uint64
+	var heads []ID
+	forked := false
+	l.db.View(func(txn *badger.Txn) error {
+		head, heads = feedHead(txn, feed)
+		forked = len(heads) > 1 || hasPrefix(txn, append([]byte{pFork}, feed[:]...))
+		return nil
+	})
 	if forked {
 		return nil, &EntryError{Feed: feed, Err: fmt.Errorf("%w: your own feed is forked (the same key signed different entries elsewhere); refusing to extend it: the key may be copied or stolen, so make a new one", ErrEquivocation)}
 	}
@@ -315,15 +346,16 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 	return e, nil
 }
 
-// putEntry writes e, the arrival-th entry stored, and its index keys.
+// putEntry writes e, the arrival-th entry stored, and its index keys. The
+// arrival key comes first: a write batch may commit an entry's keys in
+// more than one transaction, and [Ledger.rollback] finds the others
+// through it.
 func putEntry(set func(k, v []byte) error, e *Entry, arrival uint64) error {
-	loc := make([]byte, 0, 40)
-	loc = append(loc, e.Feed[:]...)
-	loc = binary.BigEndian.AppendUint64(loc, e.Seq)
+	av := arrivalValue(e)
 	for _, w := range [...][2][]byte{
+		{u64Key(pArrival, arrival), av},
 		{entryKey(e.Feed, e.Seq, e.ID), encodeValue(e)},
-		{idKey(e.ID), loc},
-		{u64Key(pArrival, arrival), e.ID[:]},
+		{idKey(e.ID), av[:40]},
 		{timeKey(e), nil},
 	} {
 		if err := set(w[0], w[1]); err != nil {
@@ -352,27 +384,23 @@ func forkMarker(feed Feed, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte{pFork}, feed[:]...), seq)
 }
 
-// head returns the highest seq of feed and the ids stored at it (more than
-// one if the feed is forked).
-func (l *Ledger) head(feed Feed) (uint64, []ID, error) {
+// feedHead returns the highest seq of feed and the ids stored at it (more
+// than one if the feed is forked there), or 0 and none.
+func feedHead(txn *badger.Txn, feed Feed) (uint64, []ID) {
+	prefix := feedPrefix(feed)
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	defer it.Close()
 	var seq uint64
 	var ids []ID
-	err := l.db.View(func(txn *badger.Txn) error {
-		prefix := feedPrefix(feed)
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
-		defer it.Close()
-		it.Seek(append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 40)...))
-		for ; it.Valid(); it.Next() {
-			_, s, id := splitEntryKey(it.Item().Key())
-			if seq != 0 && s != seq {
-				break
-			}
-			seq = s
-			ids = append(ids, id)
+	for it.Seek(append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 40)...)); it.Valid(); it.Next() {
+		_, s, id := splitEntryKey(it.Item().Key())
+		if seq != 0 && s != seq {
+			break
 		}
-		return nil
-	})
-	return seq, ids, err
+		seq = s
+		ids = append(ids, id)
+	}
+	return seq, ids
 }
 
 // Get returns the entry with id.

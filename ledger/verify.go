@@ -156,8 +156,17 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 		}()
 	}
 
+	var committed uint64
 	err := l.db.View(func(txn *badger.Txn) error {
 		defer close(jobs)
+		if item, err := txn.Get(committedKey); err == nil {
+			item.Value(func(v []byte) error {
+				if len(v) == 8 {
+					committed = binary.BigEndian.Uint64(v)
+				}
+				return nil
+			})
+		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEntry}})
 		defer it.Close()
 		batch := make([]verifyJob, 0, 256)
@@ -189,7 +198,9 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 					report(err)
 				} else {
 					r.Skipped += int(cf.Seq)
-					cur, next = heads, cf.Seq+1
+					// Entries after the checkpoint may link to a fork at
+					// its seq that arrived later: take every id there.
+					cur, next = idsAt(txn, feed, cf.Seq), cf.Seq+1
 					fs.Entries, fs.Heads = cf.Seq, heads
 					it.Seek(seqPrefix(feed, next))
 				}
@@ -247,6 +258,11 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 	if err != nil {
 		return nil, fmt.Errorf("failed to read ledger: %w", err)
 	}
+	if ck == nil && uint64(r.Checked) != committed {
+		// Every entry written through the API is counted; a difference
+		// means entries were added or removed beneath it.
+		bad = append(bad, &EntryError{Err: fmt.Errorf("the store holds %d entries but the ledger recorded %d: entries were added or removed beneath it", r.Checked, committed)})
+	}
 	if err := l.addRecordedForks(r); err != nil {
 		return nil, err
 	}
@@ -254,7 +270,7 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 		r.Feeds[i].Identity = l.IdentityOf(r.Feeds[i].Feed)
 	}
 	r.BadEntries = len(bad)
-	slices.SortFunc(bad, func(a, b *EntryError) int {
+	slices.SortStableFunc(bad, func(a, b *EntryError) int {
 		if c := bytes.Compare(a.Feed[:], b.Feed[:]); c != 0 {
 			return c
 		}

@@ -175,23 +175,38 @@ armored SSH signature, so stock OpenSSH can check the entry:
 			}
 			defer l.Close()
 			id, err := l.Resolve(args[0])
-			var e *ledger.Entry
-			if err == nil {
-				e, err = l.Get(id)
-			}
 			if errors.Is(err, ledger.ErrNotFound) {
 				return usageError("%v: 'signoff log' lists the entries", err)
 			} else if err != nil {
 				return usageError("%v", err)
 			}
+			e, err := l.Get(id)
+			var ee *ledger.EntryError
+			if errors.Is(err, ledger.ErrNotFound) {
+				return usageError("%v: 'signoff log' lists the entries", err)
+			} else if errors.As(err, &ee) {
+				return &exitError{exitTampered, fmt.Errorf("%w: run 'signoff ledger verify --full'", err)}
+			} else if err != nil {
+				return err
+			}
 			verr := e.Verify()
+			failed := func() error {
+				if verr != nil {
+					return &exitError{exitTampered, fmt.Errorf("entry %s: %w", e.ID, verr)}
+				}
+				return nil
+			}
 			switch {
 			case payload:
-				_, err = a.stdout.Write(e.Payload)
-				return err
+				if _, err := a.stdout.Write(e.Payload); err != nil {
+					return err
+				}
+				return failed()
 			case signature:
-				_, err = a.stdout.Write(ledger.Armor(e.Signature))
-				return err
+				if _, err := a.stdout.Write(ledger.Armor(e.Signature)); err != nil {
+					return err
+				}
+				return failed()
 			case asJSON:
 				out := struct {
 					entryJSON
@@ -200,7 +215,10 @@ armored SSH signature, so stock OpenSSH can check the entry:
 					Payload   string `json:"payload"`
 					Signature string `json:"signature"`
 				}{toJSON(e), verr == nil, errString(verr), string(e.Payload), string(ledger.Armor(e.Signature))}
-				return writeJSON(a.stdout, out)
+				if err := writeJSON(a.stdout, out); err != nil {
+					return err
+				}
+				return failed()
 			}
 			var body bytes.Buffer
 			json.Indent(&body, e.Body, "  ", "  ")

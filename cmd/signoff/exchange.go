@@ -20,8 +20,9 @@ func (a *app) exportCmd() *cobra.Command {
 		Short: "Write the whole ledger to a JSON Lines file (- for stdout)",
 		Long: `Write every entry of the ledger to FILE as JSON Lines, one signed envelope
 ({"payload": base64, "signature": base64}) per line, in the order the
-ledger received them. Carry the file across an air gap and 'signoff
-import' it on the other side: every entry is checked there again.
+ledger holds them: feed by feed, each in seq order. Two ledgers holding the
+same entries export the same file. Carry the file across an air gap and
+'signoff import' it on the other side: every entry is checked there again.
 
 An existing FILE is not overwritten without --force.`,
 		Example: `  signoff export /media/usb/ledger.jsonl
@@ -192,6 +193,10 @@ func (a *app) ledgerCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "ledger",
 		Short: "Check the ledger's integrity",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return usageError("ledger needs a subcommand: 'signoff ledger verify'")
+		},
 	}
 	c.AddCommand(a.ledgerVerifyCmd())
 	return c
@@ -208,8 +213,10 @@ signer signed two entries at the same place (equivocation). The first bad
 entry of each feed is named with what is wrong.
 
 A clean run records a checkpoint signed with this ledger's own key; the
-next run checks only what came after it (and that the checkpointed heads
-are unchanged). --full checks everything again.
+next run checks only what came after it, and that the checkpointed heads
+are unchanged and signed. --full checks everything again, and also that the
+store holds exactly the entries the ledger recorded: use it when the store
+itself may have been altered beneath signoff (a copied or restored disk).
 
 Exit codes: 0 intact, 2 not intact (bad entries or equivocation), 3 usage.`,
 		Args: cobra.NoArgs,
