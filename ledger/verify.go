@@ -156,7 +156,7 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 		}()
 	}
 
-	var committed uint64
+	var committed, stored uint64
 	err := l.db.View(func(txn *badger.Txn) error {
 		defer close(jobs)
 		if item, err := txn.Get(committedKey); err == nil {
@@ -208,6 +208,7 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 			var prevs []ID // ids at seq next-2
 			broken := false
 			for ; it.Valid() && bytes.HasPrefix(it.Item().Key(), feedPrefix(feed)); it.Next() {
+				stored++
 				if broken {
 					continue
 				}
@@ -258,10 +259,10 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 	if err != nil {
 		return nil, fmt.Errorf("failed to read ledger: %w", err)
 	}
-	if ck == nil && uint64(r.Checked) != committed {
+	if ck == nil && stored != committed {
 		// Every entry written through the API is counted; a difference
 		// means entries were added or removed beneath it.
-		bad = append(bad, &EntryError{Err: fmt.Errorf("the store holds %d entries but the ledger recorded %d: entries were added or removed beneath it", r.Checked, committed)})
+		bad = append(bad, &EntryError{Err: fmt.Errorf("the store holds %d entries but the ledger recorded %d: entries were added or removed beneath it", stored, committed)})
 	}
 	if err := l.addRecordedForks(r); err != nil {
 		return nil, err
