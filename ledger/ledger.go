@@ -25,7 +25,7 @@ import (
 const (
 	pEntry      = 'f' // feed(32) seq(8) id(32) -> stored entry
 	pID         = 'e' // id(32) -> feed(32) seq(8)
-	pArrival    = 'a' // arrival(8) -> id(32)
+	pArrival    = 'a' // arrival(8) -> feed(32) seq(8) id(32) unixnano(8)
 	pTime       = 't' // unixnano(8) id(32) -> nothing
 	pKey        = 'k' // feed(32) -> ed25519 key blob
 	pIdentity   = 'i' // feed(32) identity -> nothing
