@@ -195,17 +195,9 @@ func mustBeEmpty(t *testing.T, l *Ledger, what string) {
 
 func rawGet(t testing.TB, l *Ledger, key []byte) []byte {
 	t.Helper()
-	var v []byte
-	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(key)
-		if err != nil {
-			return err
-		}
-		v, err = item.ValueCopy(nil)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("raw get %x: %v", key, err)
+	v, ok := ciRawLookup(t, l, key)
+	if !ok {
+		t.Fatalf("raw get %x: no such key", key)
 	}
 	return v
 }
