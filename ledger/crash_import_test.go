@@ -542,27 +542,6 @@ func ciArrivalValue(e *Entry) []byte {
 	return av
 }
 
-// ciRawLookup returns the value of key, if the store has it.
-func ciRawLookup(t testing.TB, l *Ledger, key []byte) ([]byte, bool) {
-	t.Helper()
-	var v []byte
-	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(key)
-		if err != nil {
-			return err
-		}
-		v, err = item.ValueCopy(nil)
-		return err
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, true
-}
-
 // ciShape is a state a ledger may be found in.
 type ciShape struct {
 	name       string

@@ -193,6 +193,27 @@ func mustBeEmpty(t *testing.T, l *Ledger, what string) {
 
 // Raw store access, beneath the append-only API.
 
+// ciRawLookup returns the value of key, if the store has it.
+func ciRawLookup(t testing.TB, l *Ledger, key []byte) ([]byte, bool) {
+	t.Helper()
+	var v []byte
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, true
+}
+
 func rawGet(t testing.TB, l *Ledger, key []byte) []byte {
 	t.Helper()
 	v, ok := ciRawLookup(t, l, key)
