@@ -56,7 +56,9 @@ func (a *app) exportFile(l *ledger.Ledger, path string, force bool) error {
 		return usageError("failed to write %s: %v", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	n, err := l.Export(tmp)
+	p := a.newProgress()
+	n, err := l.Export(&lineCounter{w: tmp, each: func(lines int) { p.update("export: %d entries written", lines) }})
+	p.done()
 	if err == nil {
 		err = tmp.Sync()
 	}

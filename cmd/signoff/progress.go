@@ -55,3 +55,22 @@ func (p *progress) done() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 }
+
+// lineCounter passes writes through and reports how many lines have gone
+// by, for a progress display over a stream of JSON Lines.
+type lineCounter struct {
+	w     io.Writer
+	lines int
+	each  func(lines int)
+}
+
+func (c *lineCounter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	for _, ch := range b[:n] {
+		if ch == '\n' {
+			c.lines++
+		}
+	}
+	c.each(c.lines)
+	return n, err
+}
