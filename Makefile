@@ -24,9 +24,11 @@ unit:
 # Short fuzz runs of every parser of outside input; run longer by hand with
 # `make fuzz-short FUZZTIME=10m`.
 fuzz-short:
-	@for f in FuzzParseLine FuzzParsePayload FuzzParseSignature FuzzDecodedKey; do \
-		echo "fuzz $$f ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./ledger/ || exit 1; \
+	@for f in ledger:FuzzParseLine ledger:FuzzParsePayload ledger:FuzzParseSignature ledger:FuzzDecodedKey \
+		evidence:FuzzParseManifest evidence:FuzzParseLock; do \
+		pkg=$${f%%:*}; fn=$${f#*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
 	done
 
 # Benchmarks print ratios to limits measured in the same run (bare ed25519

@@ -95,6 +95,7 @@ else ~/.signoff.`,
 		return &exitError{exitUsage, fmt.Errorf("%v (see 'signoff %s --help')", err, c.Name())}
 	})
 	root.AddGroup(&cobra.Group{ID: "ledger", Title: "Keys and the ledger:"})
+	root.AddGroup(&cobra.Group{ID: "evidence", Title: "Evidence:"})
 	for _, c := range []*cobra.Command{
 		a.keygenCmd(), a.commentCmd(), a.logCmd(), a.showCmd(), a.signersCmd(),
 		a.exportCmd(), a.importCmd(), a.ledgerCmd(),
@@ -102,6 +103,9 @@ else ~/.signoff.`,
 		c.GroupID = "ledger"
 		root.AddCommand(c)
 	}
+	bundle := a.bundleCmd()
+	bundle.GroupID = "evidence"
+	root.AddCommand(bundle)
 	return root
 }
 
