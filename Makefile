@@ -25,10 +25,10 @@ unit:
 # `make fuzz-short FUZZTIME=10m`.
 fuzz-short:
 	@for f in ledger:FuzzParseLine ledger:FuzzParsePayload ledger:FuzzParseSignature ledger:FuzzDecodedKey \
-		evidence:FuzzParseManifest evidence:FuzzParseLock; do \
+		evidence:FuzzParseManifest evidence:FuzzParseLock evidence:FuzzParseCard; do \
 		pkg=$${f%%:*}; fn=$${f#*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./$$pkg/ || exit 1; \
 	done
 
 # Benchmarks print ratios to limits measured in the same run (bare ed25519

@@ -103,9 +103,10 @@ else ~/.signoff.`,
 		c.GroupID = "ledger"
 		root.AddCommand(c)
 	}
-	bundle := a.bundleCmd()
-	bundle.GroupID = "evidence"
-	root.AddCommand(bundle)
+	for _, c := range []*cobra.Command{a.bundleCmd(), a.cardCmd()} {
+		c.GroupID = "evidence"
+		root.AddCommand(c)
+	}
 	return root
 }
 
