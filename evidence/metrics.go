@@ -45,82 +45,179 @@ func HigherIsBetter(metric string) bool {
 }
 
 // Binary holds the rows of a binary classifier: labels 0 or 1, scores, and
-// the predictions at a threshold (score >= threshold is positive, as
-// scikit-learn's predict does for predict_proba > 0.5 up to ties).
+// the predictions at a threshold (score >= threshold is positive).
 type Binary struct {
 	Labels []bool
 	Scores []float64
 	Preds  []bool
+
+	prep *prepared // computed once, for the metrics and every resample
 }
 
-// confusion counts true and false positives and negatives.
-func (b *Binary) confusion() (tp, fp, tn, fn float64) {
-	for i, y := range b.Labels {
-		switch p := b.Preds[i]; {
-		case p && y:
-			tp++
-		case p && !y:
-			fp++
-		case !p && !y:
-			tn++
-		default:
-			fn++
+// prepared lays the rows out in descending score order with what each row
+// adds to every metric, so that computing the metrics under any weighting
+// of the rows (a bootstrap resample) is one sequential pass with no
+// logarithms.
+type prepared struct {
+	cell   []uint8   // confusion cell: cellTP, cellFP, cellTN, cellFN
+	pos    []bool    // label
+	tieEnd []bool    // the last row of its group of equal scores
+	ll     []float64 // log-loss term; nil when scores are not probabilities
+	br     []float64 // squared error of the probability
+	why    string    // why log_loss and brier are undefined, if they are
+	scores bool
+}
+
+const (
+	cellTP = iota
+	cellFP
+	cellTN
+	cellFN
+)
+
+func (b *Binary) prepare() *prepared {
+	if b.prep != nil {
+		return b.prep
+	}
+	n := len(b.Labels)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	p := &prepared{cell: make([]uint8, n), pos: make([]bool, n), tieEnd: make([]bool, n), scores: b.Scores != nil}
+	if p.scores {
+		sort.SliceStable(order, func(x, y int) bool { return b.Scores[order[x]] > b.Scores[order[y]] })
+		if p.why = notProbabilities(b.Scores); p.why == "" {
+			p.ll, p.br = make([]float64, n), make([]float64, n)
 		}
 	}
-	return
+	const eps = 2.220446049250313e-16
+	for k, i := range order {
+		y, pr := b.Labels[i], b.Preds[i]
+		p.pos[k] = y
+		switch {
+		case pr && y:
+			p.cell[k] = cellTP
+		case pr && !y:
+			p.cell[k] = cellFP
+		case !pr && !y:
+			p.cell[k] = cellTN
+		default:
+			p.cell[k] = cellFN
+		}
+		p.tieEnd[k] = !p.scores || k == n-1 || b.Scores[order[k+1]] != b.Scores[i]
+		if p.ll != nil {
+			q := min(max(b.Scores[i], eps), 1-eps)
+			d := b.Scores[i]
+			if y {
+				p.ll[k], d = -math.Log(q), d-1
+			} else {
+				p.ll[k] = -math.Log(1 - q)
+			}
+			p.br[k] = d * d
+		}
+	}
+	b.prep = p
+	return p
 }
 
 // BinaryMetrics computes every binary metric, named as in scikit-learn:
 // accuracy, precision, recall, f1, roc_auc, pr_auc (average precision),
 // log_loss, brier and ks.
-func BinaryMetrics(b *Binary) map[string]Value {
-	tp, fp, tn, fn := b.confusion()
-	n := tp + fp + tn + fn
-	m := map[string]Value{
-		"accuracy":  ratio(tp+tn, n, "no rows"),
-		"precision": ratio(tp, tp+fp, "no positive predictions"),
-		"recall":    ratio(tp, tp+fn, "no positive labels"),
-	}
-	// scikit-learn's form, which is 0 (not undefined) when there are no
-	// true positives but some false ones.
-	m["f1"] = ratio(2*tp, 2*tp+fp+fn, "no positive labels and no positive predictions")
-	if b.Scores == nil {
-		return m
-	}
-	m["roc_auc"] = rocAUC(b.Labels, b.Scores)
-	m["pr_auc"] = averagePrecision(b.Labels, b.Scores)
-	m["ks"] = ks(b.Labels, b.Scores)
-	if why := notProbabilities(b.Scores); why != "" {
-		m["log_loss"], m["brier"] = undefined(why), undefined(why)
-	} else {
-		m["log_loss"] = logLoss(b.Labels, b.Scores)
-		m["brier"] = brier(b.Labels, b.Scores)
-	}
-	return m
-}
+func BinaryMetrics(b *Binary) map[string]Value { return b.prepare().metrics(nil) }
 
-func classCounts(labels []bool) (pos, neg float64) {
-	for _, y := range labels {
-		if y {
-			pos++
-		} else {
-			neg++
+// metrics computes the metrics with the row at each sorted position k
+// counted w[k] times (once each when w is nil). Counts are small (a
+// bootstrap draws a row about once), and small counts keep a resample's
+// random increments within the cache.
+func (p *prepared) metrics(w []uint16) map[string]Value {
+	// Two sequential passes: the totals, then down the scores tie group
+	// by tie group for the AUC (ties count half, as in scikit-learn's
+	// trapezoidal AUC), average precision (the sum over thresholds of
+	// (R_n - R_{n-1}) P_n) and KS (the largest |TPR - FPR|).
+	var cells [4]float64
+	var ll, br float64
+	for k, c := range p.cell {
+		wk := 1.0
+		if w != nil {
+			wk = float64(w[k])
+		}
+		cells[c] += wk
+		if p.ll != nil {
+			ll += wk * p.ll[k]
+			br += wk * p.br[k]
 		}
 	}
-	return
-}
-
-func bothClasses(labels []bool) string {
-	pos, neg := classCounts(labels)
+	tp, fp, tn, fn := cells[cellTP], cells[cellFP], cells[cellTN], cells[cellFN]
+	pos, neg := tp+fn, fp+tn
+	m := map[string]Value{
+		"accuracy":  ratio(tp+tn, pos+neg, "no rows"),
+		"precision": ratio(tp, tp+fp, "no positive predictions"),
+		"recall":    ratio(tp, pos, "no positive labels"),
+		// scikit-learn's form, which is 0 (not undefined) when there are
+		// no true positives but some false ones.
+		"f1": ratio(2*tp, 2*tp+fp+fn, "no positive labels and no positive predictions"),
+	}
+	if !p.scores {
+		return m
+	}
+	both := ""
 	switch {
 	case pos == 0 && neg == 0:
-		return "no rows"
+		both = "no rows"
 	case pos == 0:
-		return "no positive labels"
+		both = "no positive labels"
 	case neg == 0:
-		return "no negative labels"
+		both = "no negative labels"
 	}
-	return ""
+	var area, ctp, cfp, apSum, ksMax, gp, gn float64
+	for k, y := range p.pos {
+		wk := 1.0
+		if w != nil {
+			wk = float64(w[k])
+		}
+		if y {
+			gp += wk
+		} else {
+			gn += wk
+		}
+		if !p.tieEnd[k] || gp == 0 && gn == 0 {
+			continue
+		}
+		// Negatives in this group rank below every positive above it and
+		// tie with the group's positives.
+		area += gn * (ctp + gp/2)
+		ctp, cfp = ctp+gp, cfp+gn
+		apSum += gp * ctp / (ctp + cfp)
+		if pos > 0 && neg > 0 {
+			ksMax = math.Max(ksMax, math.Abs(ctp/pos-cfp/neg))
+		}
+		gp, gn = 0, 0
+	}
+	ap := apSum / pos
+	if both != "" {
+		m["roc_auc"], m["ks"] = undefined(both), undefined(both)
+	} else {
+		m["roc_auc"], m["ks"] = defined(area/(pos*neg)), defined(ksMax)
+	}
+	if pos == 0 {
+		m["pr_auc"] = undefined(firstOf(both, "no positive labels"))
+	} else {
+		m["pr_auc"] = defined(ap)
+	}
+	switch {
+	case p.ll == nil:
+		m["log_loss"], m["brier"] = undefined(p.why), undefined(p.why)
+	case pos+neg == 0:
+		m["log_loss"], m["brier"] = undefined("no rows"), undefined("no rows")
+	case both != "":
+		// scikit-learn refuses log_loss for a single class unless told
+		// the labels.
+		m["log_loss"], m["brier"] = undefined(both), defined(br/(pos+neg))
+	default:
+		m["log_loss"], m["brier"] = defined(ll/(pos+neg)), defined(br/(pos+neg))
+	}
+	return m
 }
 
 func notProbabilities(scores []float64) string {
@@ -130,134 +227,6 @@ func notProbabilities(scores []float64) string {
 		}
 	}
 	return ""
-}
-
-// byScore returns row indices sorted by descending score.
-func byScore(scores []float64) []int {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
-	return idx
-}
-
-// rocAUC is the area under the ROC curve with ties counted half, which is
-// what scikit-learn's trapezoidal roc_auc_score gives.
-func rocAUC(labels []bool, scores []float64) Value {
-	if why := bothClasses(labels); why != "" {
-		return undefined(why)
-	}
-	pos, neg := classCounts(labels)
-	idx := byScore(scores)
-	var area, negAbove float64
-	for i := 0; i < len(idx); {
-		j := i
-		var p, q float64
-		for ; j < len(idx) && scores[idx[j]] == scores[idx[i]]; j++ {
-			if labels[idx[j]] {
-				p++
-			} else {
-				q++
-			}
-		}
-		// Positives in this tie group outrank every negative below them
-		// and tie with the negatives in the group.
-		area += p * (neg - negAbove - q/2)
-		negAbove += q
-		i = j
-	}
-	return defined(area / (pos * neg))
-}
-
-// averagePrecision is scikit-learn's average_precision_score: the sum over
-// distinct score thresholds, highest first, of (R_n - R_{n-1}) · P_n.
-func averagePrecision(labels []bool, scores []float64) Value {
-	pos, _ := classCounts(labels)
-	if pos == 0 {
-		return undefined("no positive labels")
-	}
-	idx := byScore(scores)
-	var ap, tp, fp, lastRecall float64
-	for i := 0; i < len(idx); {
-		j := i
-		for ; j < len(idx) && scores[idx[j]] == scores[idx[i]]; j++ {
-			if labels[idx[j]] {
-				tp++
-			} else {
-				fp++
-			}
-		}
-		recall := tp / pos
-		ap += (recall - lastRecall) * tp / (tp + fp)
-		lastRecall = recall
-		i = j
-	}
-	return defined(ap)
-}
-
-// ks is the Kolmogorov–Smirnov statistic between the score distributions
-// of positives and negatives: the largest gap between TPR and FPR over all
-// thresholds.
-func ks(labels []bool, scores []float64) Value {
-	if why := bothClasses(labels); why != "" {
-		return undefined(why)
-	}
-	pos, neg := classCounts(labels)
-	idx := byScore(scores)
-	var best, tp, fp float64
-	for i := 0; i < len(idx); {
-		j := i
-		for ; j < len(idx) && scores[idx[j]] == scores[idx[i]]; j++ {
-			if labels[idx[j]] {
-				tp++
-			} else {
-				fp++
-			}
-		}
-		best = math.Max(best, math.Abs(tp/pos-fp/neg))
-		i = j
-	}
-	return defined(best)
-}
-
-// logLoss is scikit-learn's log_loss with probabilities clipped to
-// [eps, 1-eps], eps the float64 machine epsilon.
-func logLoss(labels []bool, probs []float64) Value {
-	if len(labels) == 0 {
-		return undefined("no rows")
-	}
-	if why := bothClasses(labels); why != "" {
-		// scikit-learn refuses a single class unless told the labels.
-		return undefined(why)
-	}
-	const eps = 2.220446049250313e-16
-	var sum float64
-	for i, y := range labels {
-		p := min(max(probs[i], eps), 1-eps)
-		if y {
-			sum -= math.Log(p)
-		} else {
-			sum -= math.Log(1 - p)
-		}
-	}
-	return defined(sum / float64(len(labels)))
-}
-
-// brier is the mean squared difference between probability and label.
-func brier(labels []bool, probs []float64) Value {
-	if len(labels) == 0 {
-		return undefined("no rows")
-	}
-	var sum float64
-	for i, y := range labels {
-		d := probs[i]
-		if y {
-			d -= 1
-		}
-		sum += d * d
-	}
-	return defined(sum / float64(len(labels)))
 }
 
 // RegressionMetrics computes rmse, mae and r2 as scikit-learn does, except
