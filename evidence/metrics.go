@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -17,6 +18,23 @@ type Value struct {
 
 // Defined reports whether v holds a number.
 func (v Value) Defined() bool { return v.Undefined == "" }
+
+// MarshalJSON writes a defined value as a number and an undefined one as
+// {"undefined": reason}: never a number, and not a null a script could
+// mistake for zero.
+func (v Value) MarshalJSON() ([]byte, error) {
+	if !v.Defined() {
+		return json.Marshal(struct {
+			Undefined string `json:"undefined"`
+		}{v.Undefined})
+	}
+	if math.IsNaN(v.V) || math.IsInf(v.V, 0) {
+		return json.Marshal(struct {
+			Undefined string `json:"undefined"`
+		}{"not a finite number"})
+	}
+	return json.Marshal(v.V)
+}
 
 func (v Value) String() string {
 	if !v.Defined() {
