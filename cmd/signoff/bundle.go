@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -79,11 +80,21 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 				return &exitError{exitUsage, err}
 			}
 			m := b.Manifest
+			var report *evidence.Report
+			if st.Intact() || !hasMissing(st) {
+				if report, err = b.Evaluate(st.Digest); err != nil {
+					return &exitError{exitUsage, err}
+				}
+			}
 			if asJSON {
-				err = writeJSON(a.stdout, map[string]any{
+				out := map[string]any{
 					"digest": st.Digest, "sealed_digest": st.SealedDigest, "intact": st.Intact(),
 					"manifest": m, "files": st.Files,
-				})
+				}
+				if report != nil {
+					out["metrics"], out["fairness"], out["warnings"] = report.Metrics, report.Fairness, report.Warnings
+				}
+				err = writeJSON(a.stdout, out)
 			} else {
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintf(tw, "model:\t%s version %s\n", safeText(m.Model), safeText(m.Version))
@@ -104,6 +115,9 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 					fmt.Fprintf(tw, "  %s\t%s\t%d bytes\n", f.Status, safeText(f.Path), f.Size)
 				}
 				tw.Flush()
+				if report != nil {
+					a.printReport(report)
+				}
 			}
 			if err != nil {
 				return err
@@ -116,4 +130,87 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "the bundle as JSON: digest, sealed_digest, intact, manifest, files")
 	return c
+}
+
+func hasMissing(st *evidence.Status) bool {
+	for _, f := range st.Files {
+		if f.Status == "missing" {
+			return true
+		}
+	}
+	return false
+}
+
+// printReport shows the metrics next to the baseline's and the fairness
+// tables.
+func (a *app) printReport(r *evidence.Report) {
+	var names []string
+	for k := range r.Metrics.Candidate {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		fmt.Fprintln(a.stdout, "metrics:")
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  metric\tcandidate\t95% CI\tbaseline\tΔ\tΔ%\t")
+		for _, k := range names {
+			c := r.Metrics.Candidate[k]
+			base, delta, rel := "-", "", ""
+			if b, ok := r.Metrics.Baseline[k]; ok {
+				base = b.Value.String()
+				d := r.Metrics.Diff[k]
+				if d.Abs.Defined() {
+					delta = fmt.Sprintf("%+.4g", d.Abs.V)
+					if d.Better != nil && !*d.Better {
+						delta += " worse"
+					}
+				}
+				if d.Rel.Defined() {
+					rel = fmt.Sprintf("%+.2f%%", 100*d.Rel.V)
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t\n", k, c.Value, ciText(c), base, delta, rel)
+		}
+		tw.Flush()
+	}
+	var cols []string
+	for k := range r.Fairness {
+		cols = append(cols, k)
+	}
+	sort.Strings(cols)
+	for _, col := range cols {
+		f := r.Fairness[col]
+		fmt.Fprintf(a.stdout, "fairness by %s:\n", safeText(col))
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  group\tn\tselection rate\tTPR\tFPR\t")
+		var groups []string
+		for g := range f.Groups {
+			groups = append(groups, g)
+		}
+		sort.Strings(groups)
+		for _, g := range groups {
+			s := f.Groups[g]
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t\n", oneLine(g), s.N, s.SelectionRate, s.TPR, s.FPR)
+		}
+		tw.Flush()
+		four := "fails"
+		if f.FourFifths {
+			four = "passes"
+		}
+		fmt.Fprintf(a.stdout, "  demographic parity difference %s, ratio %s; equalized odds difference %s; equal opportunity difference %s; disparate impact %s (%s the four-fifths rule)\n",
+			f.DemographicParityDifference, f.DemographicParityRatio, f.EqualizedOddsDifference, f.EqualOpportunityDifference, f.DisparateImpact, four)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s\n", safeText(w))
+	}
+}
+
+func ciText(m evidence.Metric) string {
+	switch {
+	case m.CI != nil:
+		return fmt.Sprintf("[%.4g, %.4g]", m.CI[0], m.CI[1])
+	case m.CIUndefined != "":
+		return "undefined"
+	}
+	return ""
 }

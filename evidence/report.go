@@ -1,0 +1,266 @@
+package evidence
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// MaxMetricsFile bounds a metrics JSON file.
+const MaxMetricsFile = 1 << 20
+
+// A Metric is one metric's value and, when known, its 95% interval.
+type Metric struct {
+	Value Value       `json:"value"`
+	CI    *[2]float64 `json:"ci,omitempty"`
+	// CIUndefined says why there is no interval, when one was computed
+	// and none could be.
+	CIUndefined string `json:"ci_undefined,omitempty"`
+}
+
+// ParseMetrics reads a metrics JSON object: each name maps to a number or
+// to {"value": number, "ci": [low, high]}. Errors name the file and line.
+func ParseMetrics(name string, data []byte) (map[string]Metric, error) {
+	perr := func(off int64, format string, args ...any) error {
+		return &ParseError{File: name, Line: lineAt(data, off), Msg: fmt.Sprintf(format, args...)}
+	}
+	if len(data) > MaxMetricsFile {
+		return nil, &ParseError{File: name, Msg: fmt.Sprintf("%d bytes, more than %d", len(data), MaxMetricsFile)}
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, perr(se.Offset, "%v", se)
+		case errors.As(err, &te):
+			return nil, perr(te.Offset, "want an object of metric names, each a number or {\"value\": …, \"ci\": [low, high]}")
+		}
+		return nil, perr(0, "%v", err)
+	}
+	out := make(map[string]Metric, len(raw))
+	for k, v := range raw {
+		off := int64(bytes.Index(data, []byte(`"`+k+`"`)))
+		if err := checkMetricName(k); err != nil {
+			return nil, perr(off, "%v", err)
+		}
+		var x float64
+		if json.Unmarshal(v, &x) == nil {
+			out[k] = Metric{Value: finite(x)}
+			continue
+		}
+		var obj struct {
+			Value *float64   `json:"value"`
+			CI    *[]float64 `json:"ci"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&obj); err != nil || obj.Value == nil {
+			return nil, perr(off, "metric %q: want a number or {\"value\": number, \"ci\": [low, high]}", k)
+		}
+		m := Metric{Value: finite(*obj.Value)}
+		if obj.CI != nil {
+			ci := *obj.CI
+			if len(ci) != 2 || !(ci[0] <= ci[1]) || math.IsInf(ci[0], 0) || math.IsInf(ci[1], 0) {
+				return nil, perr(off, "metric %q: ci must be [low, high] with low <= high", k)
+			}
+			m.CI = &[2]float64{ci[0], ci[1]}
+		}
+		out[k] = m
+	}
+	return out, nil
+}
+
+func finite(x float64) Value {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return undefined("not a finite number")
+	}
+	return defined(x)
+}
+
+func checkMetricName(s string) error {
+	if s == "" || len(s) > 64 {
+		return fmt.Errorf("metric name %q must be 1 to 64 characters", truncateString(s, 70))
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return fmt.Errorf("metric name %q may hold only a-z, 0-9, _ . -", truncateString(s, 70))
+		}
+	}
+	return nil
+}
+
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func lineAt(data []byte, off int64) int {
+	if off < 0 || off > int64(len(data)) {
+		return 0
+	}
+	return 1 + bytes.Count(data[:off], []byte("\n"))
+}
+
+// Diff compares the candidate's metric with the baseline's.
+type Diff struct {
+	Abs            Value `json:"abs"` // candidate - baseline
+	Rel            Value `json:"rel"` // (candidate - baseline) / |baseline|
+	HigherIsBetter bool  `json:"higher_is_better"`
+	Better         *bool `json:"better,omitempty"` // nil when the values are equal or undefined
+}
+
+// DiffOf compares candidate and baseline values of the named metric.
+func DiffOf(name string, cand, base Value) Diff {
+	d := Diff{HigherIsBetter: HigherIsBetter(name)}
+	switch {
+	case !cand.Defined():
+		d.Abs, d.Rel = undefined("candidate: "+cand.Undefined), undefined("candidate: "+cand.Undefined)
+		return d
+	case !base.Defined():
+		d.Abs, d.Rel = undefined("baseline: "+base.Undefined), undefined("baseline: "+base.Undefined)
+		return d
+	}
+	delta := cand.V - base.V
+	d.Abs = defined(delta)
+	d.Rel = ratio(delta, math.Abs(base.V), "the baseline is 0")
+	if delta != 0 {
+		better := (delta > 0) == d.HigherIsBetter
+		d.Better = &better
+	}
+	return d
+}
+
+// Metrics are a bundle's metrics: the candidate's, the baseline's and
+// their differences.
+type Metrics struct {
+	Candidate map[string]Metric `json:"candidate"`
+	Baseline  map[string]Metric `json:"baseline"`
+	Diff      map[string]Diff   `json:"diff"`
+}
+
+// Report is what a bundle's evidence says: metrics and fairness.
+type Report struct {
+	Metrics  Metrics                 `json:"metrics"`
+	Fairness map[string]FairnessJSON `json:"fairness"`
+	Warnings []string                `json:"warnings"`
+}
+
+// FairnessJSON is a fairness table keyed by group value, as JSON shows it.
+type FairnessJSON struct {
+	Groups                      map[string]GroupStats `json:"groups"`
+	DemographicParityDifference Value                 `json:"demographic_parity_difference"`
+	DemographicParityRatio      Value                 `json:"demographic_parity_ratio"`
+	EqualizedOddsDifference     Value                 `json:"equalized_odds_difference"`
+	EqualOpportunityDifference  Value                 `json:"equal_opportunity_difference"`
+	DisparateImpact             Value                 `json:"disparate_impact"`
+	FourFifths                  bool                  `json:"four_fifths"`
+}
+
+// Evaluate computes the bundle's report. Metrics come from the metrics
+// files and, where the manifest names predictions, from the rows, with
+// bootstrap intervals seeded by digest; computed values take precedence
+// over reported ones of the same name. Fairness comes from the
+// candidate's predictions.
+func (b *Bundle) Evaluate(digest string) (*Report, error) {
+	m := b.Manifest
+	r := &Report{
+		Metrics:  Metrics{Candidate: map[string]Metric{}, Baseline: map[string]Metric{}, Diff: map[string]Diff{}},
+		Fairness: map[string]FairnessJSON{},
+		Warnings: []string{},
+	}
+	load := func(file string, into map[string]Metric) error {
+		if file == "" {
+			return nil
+		}
+		data, err := b.ReadFile(file, MaxMetricsFile)
+		if err != nil {
+			return err
+		}
+		ms, err := ParseMetrics(file, data)
+		if err != nil {
+			return err
+		}
+		for k, v := range ms {
+			into[k] = v
+		}
+		return nil
+	}
+	if err := load(m.Metrics.Candidate, r.Metrics.Candidate); err != nil {
+		return nil, err
+	}
+	if err := load(m.Metrics.Baseline, r.Metrics.Baseline); err != nil {
+		return nil, err
+	}
+	seed := Seed(digest)
+	if p := m.Predictions; p != nil {
+		compute := func(file string, into map[string]Metric, fair bool) error {
+			if file == "" {
+				return nil
+			}
+			f, err := b.Open(file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			rows, err := ReadPredictions(f, file, p)
+			if err != nil {
+				return err
+			}
+			bin := rows.Binary()
+			point := BinaryMetrics(bin)
+			cis := BinaryIntervals(bin, seed, Resamples)
+			for name, v := range point {
+				mt := Metric{Value: v}
+				if iv := cis[name]; iv.Undefined == "" {
+					mt.CI = &[2]float64{iv.Low, iv.High}
+				} else {
+					mt.CIUndefined = iv.Undefined
+				}
+				into[name] = mt
+			}
+			if fair {
+				for _, t := range FairnessTables(rows) {
+					fj := FairnessJSON{Groups: map[string]GroupStats{},
+						DemographicParityDifference: t.DemographicParityDifference, DemographicParityRatio: t.DemographicParityRatio,
+						EqualizedOddsDifference: t.EqualizedOddsDifference, EqualOpportunityDifference: t.EqualOpportunityDifference,
+						DisparateImpact: t.DisparateImpact, FourFifths: t.FourFifths}
+					for _, g := range t.Groups {
+						fj.Groups[g.Value] = g
+					}
+					r.Fairness[t.Column] = fj
+				}
+			}
+			return nil
+		}
+		if err := compute(p.Candidate, r.Metrics.Candidate, true); err != nil {
+			return nil, err
+		}
+		if err := compute(p.Baseline, r.Metrics.Baseline, false); err != nil {
+			return nil, err
+		}
+	}
+	var names []string
+	for k := range r.Metrics.Candidate {
+		if _, ok := r.Metrics.Baseline[k]; ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		r.Metrics.Diff[k] = DiffOf(k, r.Metrics.Candidate[k].Value, r.Metrics.Baseline[k].Value)
+	}
+	for k := range r.Metrics.Baseline {
+		if _, ok := r.Metrics.Candidate[k]; !ok {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("the baseline reports %s but the candidate does not: it cannot be compared", k))
+		}
+	}
+	sort.Strings(r.Warnings)
+	return r, nil
+}

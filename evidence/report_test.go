@@ -1,0 +1,92 @@
+package evidence
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseMetrics(t *testing.T) {
+	m, err := ParseMetrics("m.json", []byte(`{"roc_auc": 0.83, "recall": {"value": 0.7, "ci": [0.65, 0.75]}, "p95_latency_ms": 118}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["roc_auc"].Value.V != 0.83 || m["recall"].CI[1] != 0.75 || m["p95_latency_ms"].Value.V != 118 {
+		t.Fatalf("metrics %+v", m)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"{\n\"auc\": 0.8,\n\"bad\": \"high\"\n}", `m.json: line 3: metric "bad": want a number`},
+		{"{\n\"auc\": 0.8,\n}", "m.json: line 3: invalid character '}'"},
+		{`[1, 2]`, "m.json: line 1: want an object of metric names"},
+		{`{"Bad Name": 1}`, `may hold only a-z`},
+		{`{"auc": {"value": 0.8, "ci": [0.9, 0.7]}}`, `ci must be [low, high] with low <= high`},
+		{`{"auc": {"value": 0.8, "extra": 1}}`, `metric "auc": want a number or`},
+	} {
+		if _, err := ParseMetrics("m.json", []byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestDiff(t *testing.T) {
+	d := DiffOf("roc_auc", defined(0.81), defined(0.83))
+	if !near(d.Abs.V, -0.02) || !near(d.Rel.V, -0.02/0.83) || *d.Better {
+		t.Fatalf("auc diff %+v", d)
+	}
+	d = DiffOf("log_loss", defined(0.3), defined(0.4))
+	if !*d.Better || d.HigherIsBetter {
+		t.Fatalf("log_loss: lower is better: %+v", d)
+	}
+	if d := DiffOf("x", defined(1), defined(0)); d.Rel.Defined() || !d.Abs.Defined() {
+		t.Fatalf("relative change from 0: %+v", d)
+	}
+	if d := DiffOf("x", undefined("no rows"), defined(0)); d.Abs.Undefined != "candidate: no rows" {
+		t.Fatalf("undefined candidate: %+v", d)
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		ManifestName: "model: m\nversion: \"1\"\ntransition: {from: staging, to: production}\n" +
+			"metrics: {baseline: base.json}\npredictions: {candidate: p.csv, label: y, score: s, groups: [sex]}\n",
+		"base.json": `{"roc_auc": 0.7, "ctr": 0.1}`,
+		"p.csv":     "y,s,sex\n1,0.9,F\n1,0.4,F\n0,0.6,F\n0,0.1,F\n0,0.2,F\n1,0.8,M\n1,0.7,M\n1,0.55,M\n0,0.52,M\n0,0.3,M\n",
+	}
+	for n, d := range files {
+		os.WriteFile(filepath.Join(dir, n), []byte(d), 0o644)
+	}
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r, err := b.Evaluate("sha256:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Metrics.Candidate["roc_auc"]
+	// Positives outrank 6 (0.9 beats 5... counted by pairs): computed
+	// independently with BinaryMetrics on the same rows.
+	if !c.Value.Defined() || c.CI == nil || !(c.CI[0] <= c.Value.V && c.Value.V <= c.CI[1]) {
+		t.Fatalf("candidate roc_auc %+v", c)
+	}
+	if d := r.Metrics.Diff["roc_auc"]; !near(d.Abs.V, c.Value.V-0.7) {
+		t.Fatalf("diff %+v", d)
+	}
+	if _, ok := r.Metrics.Diff["ctr"]; ok {
+		t.Fatal("a diff for a metric the candidate lacks")
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "the baseline reports ctr but the candidate does not") {
+		t.Fatalf("warnings %v", r.Warnings)
+	}
+	f := r.Fairness["sex"]
+	if f.Groups["F"].N != 5 || !near(f.Groups["F"].SelectionRate.V, 0.4) || !near(f.Groups["M"].SelectionRate.V, 0.8) || !near(f.DisparateImpact.V, 0.5) {
+		t.Fatalf("fairness %+v", f)
+	}
+	again, _ := b.Evaluate("sha256:test")
+	if *again.Metrics.Candidate["roc_auc"].CI != *c.CI {
+		t.Fatal("intervals differ between runs")
+	}
+}
