@@ -84,6 +84,7 @@ type prepared struct {
 	br     []float64 // squared error of the probability
 	why    string    // why log_loss and brier are undefined, if they are
 	scores bool
+	rank   []int32 // rank[i] is row i's position in score order
 }
 
 const (
@@ -102,7 +103,7 @@ func (b *Binary) prepare() *prepared {
 	for i := range order {
 		order[i] = i
 	}
-	p := &prepared{cell: make([]uint8, n), pos: make([]bool, n), tieEnd: make([]bool, n), scores: b.Scores != nil}
+	p := &prepared{cell: make([]uint8, n), pos: make([]bool, n), tieEnd: make([]bool, n), scores: b.Scores != nil, rank: make([]int32, n)}
 	if p.scores {
 		sort.SliceStable(order, func(x, y int) bool { return b.Scores[order[x]] > b.Scores[order[y]] })
 		if p.why = notProbabilities(b.Scores); p.why == "" {
@@ -111,6 +112,7 @@ func (b *Binary) prepare() *prepared {
 	}
 	const eps = 2.220446049250313e-16
 	for k, i := range order {
+		p.rank[i] = int32(k)
 		y, pr := b.Labels[i], b.Preds[i]
 		p.pos[k] = y
 		switch {

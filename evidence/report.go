@@ -114,6 +114,11 @@ type Diff struct {
 	Rel            Value `json:"rel"` // (candidate - baseline) / |baseline|
 	HigherIsBetter bool  `json:"higher_is_better"`
 	Better         *bool `json:"better,omitempty"` // nil when the values are equal or undefined
+	// With row ids in both prediction files: the paired bootstrap
+	// interval of the difference, and whether it excludes 0.
+	CI          *[2]float64 `json:"ci,omitempty"`
+	Significant *bool       `json:"significant,omitempty"`
+	Paired      int         `json:"paired,omitempty"` // cases in both files
 }
 
 // DiffOf compares candidate and baseline values of the named metric.
@@ -199,8 +204,9 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 		return nil, err
 	}
 	seed := Seed(digest)
+	var candRows, baseRows *Rows
 	if p := m.Predictions; p != nil {
-		compute := func(file string, into map[string]Metric, fair bool) error {
+		compute := func(file string, into map[string]Metric, fair bool, keep **Rows) error {
 			if file == "" {
 				return nil
 			}
@@ -213,6 +219,7 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 			if err != nil {
 				return err
 			}
+			*keep = rows
 			bin := rows.Binary()
 			point := BinaryMetrics(bin)
 			cis := BinaryIntervals(bin, seed, Resamples)
@@ -239,12 +246,25 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 			}
 			return nil
 		}
-		if err := compute(p.Candidate, r.Metrics.Candidate, true); err != nil {
+		if err := compute(p.Candidate, r.Metrics.Candidate, true, &candRows); err != nil {
 			return nil, err
 		}
-		if err := compute(p.Baseline, r.Metrics.Baseline, false); err != nil {
+		if err := compute(p.Baseline, r.Metrics.Baseline, false, &baseRows); err != nil {
 			return nil, err
 		}
+	}
+	var paired map[string]Interval
+	var pairs int
+	if candRows != nil && baseRows != nil && candRows.IDs != nil {
+		c, b, dropped, err := joinByID(candRows, baseRows, m.Predictions)
+		if err != nil {
+			return nil, err
+		}
+		if dropped > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d rows have an id in only one of the prediction files: left out of the paired comparison", dropped))
+		}
+		pairs = len(c.Labels)
+		paired = PairedIntervals(c, b, seed, Resamples)
 	}
 	var names []string
 	for k := range r.Metrics.Candidate {
@@ -254,7 +274,13 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		r.Metrics.Diff[k] = DiffOf(k, r.Metrics.Candidate[k].Value, r.Metrics.Baseline[k].Value)
+		d := DiffOf(k, r.Metrics.Candidate[k].Value, r.Metrics.Baseline[k].Value)
+		if iv, ok := paired[k]; ok && iv.Undefined == "" {
+			d.CI = &[2]float64{iv.Low, iv.High}
+			sig := iv.Low > 0 || iv.High < 0
+			d.Significant, d.Paired = &sig, pairs
+		}
+		r.Metrics.Diff[k] = d
 	}
 	for k := range r.Metrics.Baseline {
 		if _, ok := r.Metrics.Candidate[k]; !ok {
@@ -263,4 +289,45 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 	}
 	sort.Strings(r.Warnings)
 	return r, nil
+}
+
+// joinByID keeps the cases whose row id is in both prediction files, in
+// the candidate's order, and counts the rows left out. A repeated id is an
+// error: a case must be one row.
+func joinByID(cand, base *Rows, p *Predictions) (*Binary, *Binary, int, error) {
+	at := make(map[string]int, len(base.IDs))
+	for i, id := range base.IDs {
+		if _, dup := at[id]; dup {
+			return nil, nil, 0, &ParseError{File: p.Baseline, Msg: fmt.Sprintf("row id %q appears twice: a case must be one row", truncateString(id, 40))}
+		}
+		at[id] = i
+	}
+	c, b := &Binary{}, &Binary{}
+	if cand.Scores != nil {
+		c.Scores = []float64{}
+	}
+	if base.Scores != nil {
+		b.Scores = []float64{}
+	}
+	seen := make(map[string]bool, len(cand.IDs))
+	for i, id := range cand.IDs {
+		if seen[id] {
+			return nil, nil, 0, &ParseError{File: p.Candidate, Msg: fmt.Sprintf("row id %q appears twice: a case must be one row", truncateString(id, 40))}
+		}
+		seen[id] = true
+		j, ok := at[id]
+		if !ok {
+			continue
+		}
+		c.Labels, c.Preds = append(c.Labels, cand.Labels[i]), append(c.Preds, cand.Preds[i])
+		b.Labels, b.Preds = append(b.Labels, base.Labels[j]), append(b.Preds, base.Preds[j])
+		if c.Scores != nil {
+			c.Scores = append(c.Scores, cand.Scores[i])
+		}
+		if b.Scores != nil {
+			b.Scores = append(b.Scores, base.Scores[j])
+		}
+	}
+	dropped := len(cand.IDs) + len(base.IDs) - 2*len(c.Labels)
+	return c, b, dropped, nil
 }

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +89,49 @@ func TestEvaluate(t *testing.T) {
 	again, _ := b.Evaluate("sha256:test")
 	if *again.Metrics.Candidate["roc_auc"].CI != *c.CI {
 		t.Fatal("intervals differ between runs")
+	}
+}
+
+func TestPairedIntervals(t *testing.T) {
+	b := syntheticBinary(500, 9)
+	same := PairedIntervals(b, &Binary{Labels: b.Labels, Scores: b.Scores, Preds: b.Preds}, Seed("p"), Resamples)
+	if iv := same["roc_auc"]; iv.Undefined != "" || iv.Low != 0 || iv.High != 0 {
+		t.Fatalf("a model against itself: %+v", iv)
+	}
+	// A baseline whose scores are noise: the candidate's AUC is better
+	// and the paired interval of the difference excludes 0.
+	r := rand.New(rand.NewPCG(11, 12))
+	noise := &Binary{Labels: b.Labels}
+	for range b.Labels {
+		s := r.Float64()
+		noise.Scores = append(noise.Scores, s)
+		noise.Preds = append(noise.Preds, s >= 0.5)
+	}
+	iv := PairedIntervals(b, noise, Seed("p"), Resamples)["roc_auc"]
+	if iv.Undefined != "" || !(iv.Low > 0) {
+		t.Fatalf("better model: %+v", iv)
+	}
+	if again := PairedIntervals(b, noise, Seed("p"), Resamples)["roc_auc"]; again != iv {
+		t.Fatal("paired intervals differ between runs")
+	}
+}
+
+func TestJoinByID(t *testing.T) {
+	p := &Predictions{Candidate: "c.csv", Baseline: "b.csv", ID: "id", Label: "y", Score: "s"}
+	read := func(src string) *Rows {
+		rows, err := ReadPredictions(strings.NewReader(src), "x.csv", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	cand := read("id,y,s\na,1,0.9\nb,0,0.2\nc,1,0.7\n")
+	base := read("id,y,s\nc,1,0.6\nz,0,0.1\na,1,0.8\n")
+	c, b, dropped, err := joinByID(cand, base, p)
+	if err != nil || len(c.Labels) != 2 || dropped != 2 || c.Scores[1] != 0.7 || b.Scores[1] != 0.6 || b.Scores[0] != 0.8 {
+		t.Fatalf("join: %+v %+v %d %v", c, b, dropped, err)
+	}
+	if _, _, _, err := joinByID(read("id,y,s\na,1,0.9\na,0,0.2\n"), base, p); err == nil || !strings.Contains(err.Error(), `c.csv: row id "a" appears twice`) {
+		t.Fatalf("duplicate id: %v", err)
 	}
 }
