@@ -103,7 +103,7 @@ else ~/.signoff.`,
 		c.GroupID = "ledger"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{a.bundleCmd(), a.cardCmd()} {
+	for _, c := range []*cobra.Command{a.bundleCmd(), a.cardCmd(), a.gatesCmd()} {
 		c.GroupID = "evidence"
 		root.AddCommand(c)
 	}

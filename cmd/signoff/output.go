@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,22 +11,22 @@ import (
 )
 
 // writeJSON writes v as indented JSON; see [jsonSafe].
-func writeJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(jsonSafe(b), '\n'))
-	return err
-}
+func writeJSON(w io.Writer, v any) error { return encodeJSON(w, v, "  ") }
 
 // writeJSONLine writes v as one line of JSON; see [jsonSafe].
-func writeJSONLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+func writeJSONLine(w io.Writer, v any) error { return encodeJSON(w, v, "") }
+
+// encodeJSON writes v without encoding/json's HTML escaping (">=" stays
+// ">=" for people reading it), made terminal-safe by [jsonSafe].
+func encodeJSON(w io.Writer, v any, indent string) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	_, err = w.Write(append(jsonSafe(b), '\n'))
+	_, err := w.Write(jsonSafe(buf.Bytes()))
 	return err
 }
 

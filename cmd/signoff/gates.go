@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/policy"
+)
+
+func (a *app) gatesCmd() *cobra.Command {
+	var policyFile string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "gates DIR --policy FILE",
+		Short: "Evaluate a bundle against the gates its policy sets",
+		Long: `Evaluate a bundle's evidence against the gates the policy sets for the
+bundle's risk tier and transition (both from its manifest). Each gate
+passes, fails or is undefined (its inputs are missing or undefined), with
+the value observed, the bound and a sentence of reason.
+
+Gate kinds: a metric against min/max; a metric against the baseline
+(max_drop, max_drop_rel, min_gain, min_gain_rel), optionally at the 95%
+bound (confidence: 0.95); a fairness metric over named group columns;
+required evidence (card, scans, docs, reproducibility, …); and a CEL
+expression over metrics, fairness and manifest.
+
+Exit codes: 0 every gate passes, 1 any gate fails or is undefined, 3 bad
+input (bundle, policy, or a tier or transition the policy lacks).`,
+		Example: `  signoff gates ./credit-risk-v7 --policy policy.yaml
+  signoff gates ./credit-risk-v7 --policy policy.yaml --json | jq '.gates[] | select(.status != "pass")'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if policyFile == "" {
+				return usageError("gates needs --policy FILE")
+			}
+			data, err := os.ReadFile(policyFile)
+			if err != nil {
+				return usageError("failed to read policy: %v", err)
+			}
+			pol, err := policy.Parse(policyFile, data)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			b, err := evidence.Open(args[0])
+			if err != nil {
+				return usageError("%v", err)
+			}
+			defer b.Close()
+			m := b.Manifest
+			gates, err := pol.GatesFor(m.RiskTier, m.Transition.String())
+			if err != nil {
+				return usageError("%s asks for %s at risk tier %q, but %v", args[0], m.Transition, m.RiskTier, err)
+			}
+			lock, err := b.Lock()
+			if err != nil {
+				return usageError("%v", err)
+			}
+			report, err := b.Evaluate(lock.Digest())
+			if err != nil {
+				return usageError("%v", err)
+			}
+			results := policy.Evaluate(gates, m, report)
+			pass := policy.AllPass(results)
+			if asJSON {
+				if err := writeJSON(a.stdout, map[string]any{
+					"digest": lock.Digest(), "tier": m.RiskTier, "transition": m.Transition.String(),
+					"pass": pass, "gates": results,
+				}); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				for _, r := range results {
+					mark := map[string]string{policy.Pass: "✓ pass", policy.Fail: "✗ FAIL", policy.Undefined: "? UNDEFINED"}[r.Status]
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, oneLine(r.Name), safeText(r.Reason))
+				}
+				tw.Flush()
+				n := map[string]int{}
+				for _, r := range results {
+					n[r.Status]++
+				}
+				fmt.Fprintf(a.stdout, "%s %s at risk tier %s: ✓ %d ✗ %d ? %d\n", safeText(m.Model+" "+m.Version), m.Transition, safeText(m.RiskTier), n[policy.Pass], n[policy.Fail], n[policy.Undefined])
+			}
+			if !pass {
+				return &exitError{exitFailed, nil}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&policyFile, "policy", "", "the policy file (policy.yaml)")
+	c.Flags().BoolVar(&asJSON, "json", false, "the results as JSON: digest, tier, transition, pass, gates[]")
+	return c
+}
