@@ -76,7 +76,7 @@ func ParseCard(name string, data []byte) (*Card, error) {
 		c, err := parseHF(front, body)
 		if err != nil {
 			c = parseMarkdown(body)
-			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: front matter is not valid YAML (%v): shown as markdown", name, yamlError(name, err)))
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: front matter is not valid YAML (%v): shown as markdown", name, YAMLError(name, err)))
 		}
 		return c, nil
 	}

@@ -118,7 +118,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, yamlError(ManifestName, err)
+		return nil, YAMLError(ManifestName, err)
 	}
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, perr(doc.Line, "want a mapping of fields (model, version, transition, …)")
@@ -128,7 +128,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
 	if err := strict.Decode(&m); err != nil {
-		return nil, yamlError(ManifestName, err)
+		return nil, YAMLError(ManifestName, err)
 	}
 	line := func(keys ...string) int { return lineOf(root, keys...) }
 	for _, f := range []struct{ name, v string }{{"model", m.Model}, {"version", m.Version}, {"transition.from", m.Transition.From}, {"transition.to", m.Transition.To}} {
@@ -252,8 +252,9 @@ func isSHA256Hex(s string) bool {
 	return true
 }
 
-// yamlError turns a YAML library error into a ParseError for file.
-func yamlError(file string, err error) error {
+// YAMLError turns a YAML library error into a [ParseError] for file, with
+// the line when the library gives one.
+func YAMLError(file string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {

@@ -98,13 +98,13 @@ func Parse(name string, data []byte) (*Policy, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlErr(name, err)
+		return nil, evidence.YAMLError(name, err)
 	}
 	var p Policy
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
-		return nil, yamlErr(name, err)
+		return nil, evidence.YAMLError(name, err)
 	}
 	if p.Version < 1 {
 		return nil, perr(0, "version must be 1 or more")
@@ -250,16 +250,4 @@ func gateLine(doc *yaml.Node, tier, transition string, i int) int {
 		return n.Content[i].Line
 	}
 	return n.Line
-}
-
-func yamlErr(name string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, after, ok := strings.Cut(rest, ": "); ok {
-			fmt.Sscanf(n, "%d", &line)
-			msg = after
-		}
-	}
-	return &evidence.ParseError{File: name, Line: line, Msg: msg}
 }
