@@ -174,6 +174,8 @@ func (p *prepared) metrics(w []uint16) map[string]Value {
 		"accuracy":  ratio(tp+tn, pos+neg, "no rows"),
 		"precision": ratio(tp, tp+fp, "no positive predictions"),
 		"recall":    ratio(tp, pos, "no positive labels"),
+		// Specificity is scikit-learn's recall of the negative class.
+		"specificity": ratio(tn, neg, "no negative labels"),
 		// scikit-learn's form, which is 0 (not undefined) when there are
 		// no true positives but some false ones.
 		"f1": ratio(2*tp, 2*tp+fp+fn, "no positive labels and no positive predictions"),
@@ -279,6 +281,6 @@ func RegressionMetrics(truth, pred []float64) map[string]Value {
 
 // MetricNames lists the metrics signoff computes, binary then regression.
 var MetricNames = slices.Concat(
-	[]string{"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "ks"},
+	[]string{"accuracy", "precision", "recall", "specificity", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "ks"},
 	[]string{"rmse", "mae", "r2"},
 )

@@ -41,6 +41,7 @@ func TestBinaryHandWorked(t *testing.T) {
 	mustValue(t, m, "accuracy", 5.0/8)
 	mustValue(t, m, "precision", 3.0/5)
 	mustValue(t, m, "recall", 3.0/4)
+	mustValue(t, m, "specificity", 2.0/4)
 	mustValue(t, m, "f1", 6.0/9)
 	mustValue(t, m, "roc_auc", 11.0/16)
 	mustValue(t, m, "pr_auc", (1+2.0/3+3.0/4+4.0/7)/4)
