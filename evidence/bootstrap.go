@@ -28,14 +28,27 @@ func Seed(digest string) [2]uint64 {
 }
 
 // BinaryIntervals computes the 95% percentile bootstrap interval of every
-// binary metric: n rows drawn with replacement, resamples times. Resample
-// r draws from its own PCG stream (seed, r), so the intervals do not
-// depend on how many cores share the work. Rows are drawn by their place
-// in score order, which is the same as drawing rows, and keeps every pass
-// sequential.
+// binary metric: n rows drawn with replacement, resamples times. Rows are
+// drawn by their place in score order, which is the same as drawing rows,
+// and keeps every pass sequential.
 func BinaryIntervals(b *Binary, seed [2]uint64, resamples int) map[string]Interval {
-	n := len(b.Labels)
 	prep := b.prepare() // before the workers share it
+	return bootstrap(len(b.Labels), seed, resamples, prep.metrics)
+}
+
+// RegressionIntervals is [BinaryIntervals] for rmse, mae and r2.
+func RegressionIntervals(truth, pred []float64, seed [2]uint64, resamples int) map[string]Interval {
+	return bootstrap(len(truth), seed, resamples, func(w []uint16) map[string]Value {
+		return regressionMetrics(truth, pred, w)
+	})
+}
+
+// bootstrap draws n rows with replacement, resamples times, and returns
+// each metric's percentile interval. Resample r draws from its own PCG
+// stream (seed, r), so the intervals do not depend on how many cores share
+// the work. metrics counts row i w[i] times and must be safe to call from
+// several goroutines.
+func bootstrap(n int, seed [2]uint64, resamples int, metrics func(w []uint16) map[string]Value) map[string]Interval {
 	samples := make([]map[string]Value, resamples)
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -48,13 +61,13 @@ func BinaryIntervals(b *Binary, seed [2]uint64, resamples int) map[string]Interv
 				clear(w)
 				rng := rand.New(rand.NewPCG(seed[0], seed[1]^uint64(r+1)*0x9e3779b97f4a7c15))
 				for range n {
-					// A row drawn 65,535 times of n would need n of about
-					// that size or odds below 1e-300: saturate rather than wrap.
+					// A row drawn 65,535 times would need odds below
+					// 1e-300: saturate rather than wrap.
 					if i := rng.IntN(n); w[i] != math.MaxUint16 {
 						w[i]++
 					}
 				}
-				samples[r] = prep.metrics(w)
+				samples[r] = metrics(w)
 			}
 		}()
 	}
@@ -66,7 +79,7 @@ func BinaryIntervals(b *Binary, seed [2]uint64, resamples int) map[string]Interv
 	close(next)
 	wg.Wait()
 	out := make(map[string]Interval)
-	for name := range prep.metrics(nil) {
+	for name := range metrics(nil) {
 		var xs []float64
 		for _, s := range samples {
 			if s != nil && s[name].Defined() {

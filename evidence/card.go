@@ -51,7 +51,23 @@ type Result struct {
 
 // ParseCard reads a model card of any supported format. A card whose
 // metadata does not parse is still returned, as markdown, with a warning.
+// Lists are empty, never nil.
 func ParseCard(name string, data []byte) (*Card, error) {
+	c, err := parseCard(name, data)
+	if c != nil {
+		for _, l := range []*[]string{&c.Owners, &c.Limitations, &c.Datasets, &c.Warnings} {
+			if *l == nil {
+				*l = []string{}
+			}
+		}
+		if c.Results == nil {
+			c.Results = []Result{}
+		}
+	}
+	return c, err
+}
+
+func parseCard(name string, data []byte) (*Card, error) {
 	if len(data) > MaxCard {
 		return nil, &ParseError{File: name, Msg: fmt.Sprintf("%d bytes, more than %d", len(data), MaxCard)}
 	}

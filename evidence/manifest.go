@@ -67,6 +67,9 @@ type MetricFiles struct {
 
 // Predictions name the rows metrics and fairness are computed from.
 type Predictions struct {
+	// Task is "binary" (the default: label 0/1, score or prediction) or
+	// "regression" (numeric label and prediction).
+	Task       string   `yaml:"task" json:"task,omitempty"`
 	Candidate  string   `yaml:"candidate" json:"candidate"`
 	Baseline   string   `yaml:"baseline" json:"baseline,omitempty"`
 	ID         string   `yaml:"id" json:"id,omitempty"`
@@ -148,6 +151,17 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	}
 	if m.Change == ChangeExperiment && m.Transition.To == "production" {
 		return nil, perr(line("transition", "to"), "an experiment never goes to production")
+	}
+	if p := m.Predictions; p != nil {
+		switch p.Task {
+		case "", "binary":
+		case "regression":
+			if p.Prediction == "" || p.Score != "" {
+				return nil, perr(line("predictions"), "regression predictions name a prediction column (and no score)")
+			}
+		default:
+			return nil, perr(line("predictions", "task"), "predictions task %q is not binary or regression", p.Task)
+		}
 	}
 	for i, a := range m.Authors {
 		if err := checkName(a); err != nil {

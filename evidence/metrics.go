@@ -254,21 +254,33 @@ func notProbabilities(scores []float64) string {
 // RegressionMetrics computes rmse, mae and r2 as scikit-learn does, except
 // that r2 of a constant target is undefined rather than 0 or 1.
 func RegressionMetrics(truth, pred []float64) map[string]Value {
-	n := float64(len(truth))
+	return regressionMetrics(truth, pred, nil)
+}
+
+// regressionMetrics counts row i w[i] times (once when w is nil).
+func regressionMetrics(truth, pred []float64, w []uint16) map[string]Value {
+	weight := func(i int) float64 {
+		if w == nil {
+			return 1
+		}
+		return float64(w[i])
+	}
+	var n, se, ae, mean float64
+	for i, y := range truth {
+		wi := weight(i)
+		d := pred[i] - y
+		n += wi
+		se += wi * d * d
+		ae += wi * math.Abs(d)
+		mean += wi * y
+	}
 	if n == 0 {
 		return map[string]Value{"rmse": undefined("no rows"), "mae": undefined("no rows"), "r2": undefined("no rows")}
 	}
-	var se, ae, mean float64
-	for i, y := range truth {
-		d := pred[i] - y
-		se += d * d
-		ae += math.Abs(d)
-		mean += y
-	}
 	mean /= n
 	var tot float64
-	for _, y := range truth {
-		tot += (y - mean) * (y - mean)
+	for i, y := range truth {
+		tot += weight(i) * (y - mean) * (y - mean)
 	}
 	m := map[string]Value{"rmse": defined(math.Sqrt(se / n)), "mae": defined(ae / n)}
 	if tot == 0 {

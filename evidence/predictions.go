@@ -21,6 +21,10 @@ const (
 // Rows are the columns of a predictions CSV that metrics and fairness use,
 // held compactly: one bool and one float per row, group values interned.
 type Rows struct {
+	// Regression rows: numeric targets and predictions (Labels, Scores
+	// and Preds are then empty).
+	Targets, Values []float64
+
 	Labels []bool
 	Scores []float64 // nil when the file has predictions only
 	Preds  []bool
@@ -120,15 +124,27 @@ func ReadPredictions(r io.Reader, name string, spec *Predictions) (*Rows, error)
 			return nil, csvError(name, lr, err, "a row of "+strconv.Itoa(len(header))+" fields")
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rows.Labels) >= maxPredictionRows {
+		if len(rows.Labels)+len(rows.Targets) >= maxPredictionRows {
 			return nil, perr(line, "more than %d rows", maxPredictionRows)
 		}
-		y, ok := readBool(rec[labelCol])
-		if !ok {
+		if spec.Task == "regression" {
+			y, err1 := readFinite(rec[labelCol])
+			v, err2 := readFinite(rec[valueCol])
+			if err1 != nil {
+				return nil, perr(line, "label %s: want a finite number", quoteField(rec[labelCol]))
+			}
+			if err2 != nil {
+				return nil, perr(line, "prediction %s: want a finite number", quoteField(rec[valueCol]))
+			}
+			rows.Targets, rows.Values = append(rows.Targets, y), append(rows.Values, v)
+		} else if y, ok := readBool(rec[labelCol]); !ok {
 			return nil, perr(line, "label %s: want 0 or 1 (or true or false)", quoteField(rec[labelCol]))
+		} else {
+			rows.Labels = append(rows.Labels, y)
 		}
-		rows.Labels = append(rows.Labels, y)
-		if spec.Score != "" {
+		if spec.Task == "regression" {
+			// the values are read
+		} else if spec.Score != "" {
 			s, err := strconv.ParseFloat(strings.TrimSpace(rec[valueCol]), 64)
 			if err != nil || math.IsNaN(s) || math.IsInf(s, 0) {
 				return nil, perr(line, "score %s: want a finite number", quoteField(rec[valueCol]))
@@ -164,6 +180,14 @@ func ReadPredictions(r io.Reader, name string, spec *Predictions) (*Rows, error)
 		}
 	}
 	return rows, nil
+}
+
+func readFinite(s string) (float64, error) {
+	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err == nil && (math.IsNaN(x) || math.IsInf(x, 0)) {
+		err = errors.New("not finite")
+	}
+	return x, err
 }
 
 func readBool(s string) (bool, bool) {

@@ -152,6 +152,7 @@ type Metrics struct {
 
 // Report is what a bundle's evidence says: metrics and fairness.
 type Report struct {
+	Card     *Card                   `json:"card,omitempty"`
 	Metrics  Metrics                 `json:"metrics"`
 	Fairness map[string]FairnessJSON `json:"fairness"`
 	Warnings []string                `json:"warnings"`
@@ -197,6 +198,16 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 		}
 		return nil
 	}
+	if m.Card != "" {
+		data, err := b.ReadFile(m.Card, MaxCard)
+		if err != nil {
+			return nil, err
+		}
+		if r.Card, err = ParseCard(m.Card, data); err != nil {
+			return nil, err
+		}
+		r.Warnings = append(r.Warnings, r.Card.Warnings...)
+	}
 	if err := load(m.Metrics.Candidate, r.Metrics.Candidate); err != nil {
 		return nil, err
 	}
@@ -220,9 +231,15 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 				return err
 			}
 			*keep = rows
-			bin := rows.Binary()
-			point := BinaryMetrics(bin)
-			cis := BinaryIntervals(bin, seed, Resamples)
+			var point map[string]Value
+			var cis map[string]Interval
+			if p.Task == "regression" {
+				point = RegressionMetrics(rows.Targets, rows.Values)
+				cis = RegressionIntervals(rows.Targets, rows.Values, seed, Resamples)
+			} else {
+				bin := rows.Binary()
+				point, cis = BinaryMetrics(bin), BinaryIntervals(bin, seed, Resamples)
+			}
 			for name, v := range point {
 				mt := Metric{Value: v}
 				if iv := cis[name]; iv.Undefined == "" {
@@ -232,7 +249,7 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 				}
 				into[name] = mt
 			}
-			if fair {
+			if fair && p.Task != "regression" {
 				for _, t := range FairnessTables(rows) {
 					fj := FairnessJSON{Groups: map[string]GroupStats{},
 						DemographicParityDifference: t.DemographicParityDifference, DemographicParityRatio: t.DemographicParityRatio,
@@ -255,7 +272,7 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 	}
 	var paired map[string]Interval
 	var pairs int
-	if candRows != nil && baseRows != nil && candRows.IDs != nil {
+	if candRows != nil && baseRows != nil && candRows.IDs != nil && m.Predictions.Task != "regression" {
 		c, b, dropped, err := joinByID(candRows, baseRows, m.Predictions)
 		if err != nil {
 			return nil, err

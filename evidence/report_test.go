@@ -135,3 +135,38 @@ func TestJoinByID(t *testing.T) {
 		t.Fatalf("duplicate id: %v", err)
 	}
 }
+
+func TestEvaluateRegression(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		ManifestName: "model: price\nversion: \"2\"\ntransition: {from: staging, to: production}\n" +
+			"predictions: {task: regression, candidate: p.csv, label: y, prediction: yhat}\n",
+		// scikit-learn's example: mae 0.5, mse 0.375, r2 0.9486...
+		"p.csv": "y,yhat\n3,2.5\n-0.5,0\n2,2\n7,8\n",
+	}
+	for n, d := range files {
+		os.WriteFile(filepath.Join(dir, n), []byte(d), 0o644)
+	}
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r, err := b.Evaluate("sha256:r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Metrics.Candidate
+	if !near(c["mae"].Value.V, 0.5) || !near(c["r2"].Value.V, 0.9486081370449679) || c["rmse"].CI == nil {
+		t.Fatalf("regression metrics %+v", c)
+	}
+	if _, ok := c["roc_auc"]; ok || len(r.Fairness) != 0 {
+		t.Fatal("binary metrics or fairness for a regression")
+	}
+	if _, err := ParseManifest([]byte("model: m\nversion: \"1\"\ntransition: {from: a, to: b}\npredictions: {task: regression, candidate: p.csv, label: y, score: s}\n")); err == nil || !strings.Contains(err.Error(), "regression predictions name a prediction column") {
+		t.Fatalf("regression with a score: %v", err)
+	}
+	if _, err := ReadPredictions(strings.NewReader("y,yhat\n1,x\n"), "p.csv", &Predictions{Task: "regression", Label: "y", Prediction: "yhat"}); err == nil || !strings.Contains(err.Error(), `line 2: prediction "x": want a finite number`) {
+		t.Fatalf("bad regression value: %v", err)
+	}
+}

@@ -93,6 +93,7 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 				}
 				if report != nil {
 					out["metrics"], out["fairness"], out["warnings"] = report.Metrics, report.Fairness, report.Warnings
+					out["card"] = report.Card
 				}
 				err = writeJSON(a.stdout, out)
 			} else {
@@ -144,6 +145,15 @@ func hasMissing(st *evidence.Status) bool {
 // printReport shows the metrics next to the baseline's and the fairness
 // tables.
 func (a *app) printReport(r *evidence.Report) {
+	if c := r.Card; c != nil {
+		fmt.Fprintf(a.stdout, "card: %s (%s, %s, license %s)\n", orDash(oneLine(c.Name)), c.Format, plural(len(c.Results), "reported result", "reported results"), orDash(oneLine(c.License)))
+		if c.IntendedUse != "" {
+			fmt.Fprintf(a.stdout, "  intended use: %s\n", oneLine(c.IntendedUse))
+		}
+		if len(c.Limitations) > 0 {
+			fmt.Fprintf(a.stdout, "  limitations: %s\n", oneLine(strings.Join(c.Limitations, "; ")))
+		}
+	}
 	var names []string
 	for k := range r.Metrics.Candidate {
 		names = append(names, k)

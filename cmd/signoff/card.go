@@ -40,21 +40,6 @@ with a warning.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			if card.Owners == nil {
-				card.Owners = []string{}
-			}
-			if card.Limitations == nil {
-				card.Limitations = []string{}
-			}
-			if card.Datasets == nil {
-				card.Datasets = []string{}
-			}
-			if card.Results == nil {
-				card.Results = []evidence.Result{}
-			}
-			if card.Warnings == nil {
-				card.Warnings = []string{}
-			}
 			if asJSON {
 				return writeJSON(a.stdout, card)
 			}
