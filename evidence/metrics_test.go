@@ -195,3 +195,31 @@ func TestRegression(t *testing.T) {
 		t.Error("rmse of nothing is defined")
 	}
 }
+
+// TestAUCLargeAgainstPairs checks the AUC of 3,000 rows against counting
+// all 2,000,000-odd (positive, negative) pairs.
+func TestAUCLargeAgainstPairs(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	var labels []int
+	var scores []float64
+	for range 3000 {
+		y := r.IntN(3) == 0
+		s := math.Round((r.Float64()*0.6+map[bool]float64{true: 0.3, false: 0}[y])*200) / 200 // ties
+		labels, scores = append(labels, map[bool]int{true: 1}[y]), append(scores, s)
+	}
+	var pairs, wins float64
+	for i := range labels {
+		for j := range labels {
+			if labels[i] == 1 && labels[j] == 0 {
+				pairs++
+				switch {
+				case scores[i] > scores[j]:
+					wins++
+				case scores[i] == scores[j]:
+					wins += 0.5
+				}
+			}
+		}
+	}
+	mustValue(t, BinaryMetrics(binaryOf(labels, scores, 0.5)), "roc_auc", wins/pairs)
+}

@@ -170,3 +170,22 @@ func TestEvaluateRegression(t *testing.T) {
 		t.Fatalf("bad regression value: %v", err)
 	}
 }
+
+func FuzzParseMetrics(f *testing.F) {
+	f.Add([]byte(`{"roc_auc": 0.83, "recall": {"value": 0.7, "ci": [0.65, 0.75]}}`))
+	f.Add([]byte(`{"ctr": {"value": 0.0412, "ci": [0.0405, 0.0419]}, "p95_latency_ms": 131}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ms, err := ParseMetrics("m.json", data)
+		if err != nil {
+			return
+		}
+		for k, m := range ms {
+			if checkMetricName(k) != nil {
+				t.Fatalf("accepted metric name %q", k)
+			}
+			if m.CI != nil && m.CI[0] > m.CI[1] {
+				t.Fatalf("accepted interval %v", m.CI)
+			}
+		}
+	})
+}

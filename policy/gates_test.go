@@ -92,3 +92,24 @@ func TestExpressionCost(t *testing.T) {
 		t.Fatalf("%s: %s", got.Status, got.Reason)
 	}
 }
+
+func FuzzParsePolicy(f *testing.F) {
+	f.Add([]byte("version: 1\ntiers:\n  high:\n    transitions:\n      staging->production:\n        gates:\n          - {name: a, metric: roc_auc, min: 0.7}\n          - {name: b, expr: \"metrics.candidate.recall >= 0.6\"}\n          - {name: c, fairness: disparate_impact, groups: [sex], min: 0.8}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse("p.yaml", data)
+		if err != nil {
+			return
+		}
+		// A policy that parses evaluates without panicking on empty evidence.
+		empty := &evidence.Report{Metrics: evidence.Metrics{Candidate: map[string]evidence.Metric{}, Baseline: map[string]evidence.Metric{}, Diff: map[string]evidence.Diff{}}, Fairness: map[string]evidence.FairnessJSON{}}
+		for _, tier := range p.Tiers {
+			for _, tr := range tier.Transitions {
+				for _, r := range Evaluate(tr.Gates, &evidence.Manifest{}, empty) {
+					if r.Status == Pass && r.Kind != "expr" && r.Kind != "evidence" {
+						t.Fatalf("gate %s passed on no evidence", r.Name)
+					}
+				}
+			}
+		}
+	})
+}

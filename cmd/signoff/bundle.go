@@ -82,7 +82,10 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 			m := b.Manifest
 			var report *evidence.Report
 			if st.Intact() || !hasMissing(st) {
-				if report, err = b.Evaluate(st.Digest); err != nil {
+				stop := a.busy("computing metrics, 95% intervals and fairness")
+				report, err = b.Evaluate(st.Digest)
+				stop()
+				if err != nil {
 					return &exitError{exitUsage, err}
 				}
 			}

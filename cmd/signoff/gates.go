@@ -59,7 +59,9 @@ input (bundle, policy, or a tier or transition the policy lacks).`,
 			if err != nil {
 				return usageError("%v", err)
 			}
+			stop := a.busy("computing metrics, 95% intervals and fairness")
 			report, err := b.Evaluate(lock.Digest())
+			stop()
 			if err != nil {
 				return usageError("%v", err)
 			}

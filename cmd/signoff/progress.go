@@ -74,3 +74,33 @@ func (c *lineCounter) Write(b []byte) (int, error) {
 	c.each(c.lines)
 	return n, err
 }
+
+// busy shows msg and the seconds spent on a long step that has no count
+// to show (computing a bundle's intervals), from its first second on, on a
+// terminal. Call the returned func when the step is done.
+func (a *app) busy(msg string) func() {
+	p := a.newProgress()
+	if p == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p.update("%s (%ds)", msg, int(time.Since(p.start).Seconds()))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		p.done()
+	}
+}
