@@ -117,60 +117,31 @@ func percentileInterval(xs []float64, resamples int) Interval {
 // PairedIntervals computes, for rows that cand and base hold in the same
 // order (the same cases, joined by row id), the 95% bootstrap interval of
 // each metric's difference, candidate minus baseline: each resample draws
-// cases and counts them in both models.
+// cases and counts them in both models, at each case's place in each
+// model's score order.
 func PairedIntervals(cand, base *Binary, seed [2]uint64, resamples int) map[string]Interval {
 	n := len(cand.Labels)
 	pc, pb := cand.prepare(), base.prepare()
-	samples := make([]map[string]Value, resamples)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(resamples, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wc, wb := make([]uint16, n), make([]uint16, n)
-			for r := range next {
-				clear(wc)
-				clear(wb)
-				rng := rand.New(rand.NewPCG(seed[0]^0x5bd1e995, seed[1]^uint64(r+1)*0x9e3779b97f4a7c15))
-				for range n {
-					i := rng.IntN(n)
-					if c := pc.rank[i]; wc[c] != math.MaxUint16 {
-						wc[c]++
-					}
-					if b := pb.rank[i]; wb[b] != math.MaxUint16 {
-						wb[b]++
-					}
-				}
-				mc, mb := pc.metrics(wc), pb.metrics(wb)
-				d := make(map[string]Value, len(mc))
-				for k, v := range mc {
-					if u := mb[k]; v.Defined() && u.Defined() {
-						d[k] = defined(v.V - u.V)
-					} else {
-						d[k] = undefined("undefined in a resample")
-					}
-				}
-				samples[r] = d
-			}
-		}()
-	}
-	if n > 0 {
-		for r := range resamples {
-			next <- r
+	scratch := sync.Pool{New: func() any { return &[2][]uint16{make([]uint16, n), make([]uint16, n)} }}
+	return bootstrap(n, [2]uint64{seed[0] ^ 0x5bd1e995, seed[1]}, resamples, func(w []uint16) map[string]Value {
+		if w == nil {
+			return pc.metrics(nil) // the metric names
 		}
-	}
-	close(next)
-	wg.Wait()
-	out := make(map[string]Interval)
-	for name := range pc.metrics(nil) {
-		var xs []float64
-		for _, s := range samples {
-			if s != nil && s[name].Defined() {
-				xs = append(xs, s[name].V)
+		buf := scratch.Get().(*[2][]uint16)
+		defer scratch.Put(buf)
+		wc, wb := buf[0], buf[1]
+		for i, k := range w {
+			wc[pc.rank[i]], wb[pb.rank[i]] = k, k
+		}
+		mc, mb := pc.metrics(wc), pb.metrics(wb)
+		d := make(map[string]Value, len(mc))
+		for k, v := range mc {
+			if u := mb[k]; v.Defined() && u.Defined() {
+				d[k] = defined(v.V - u.V)
+			} else {
+				d[k] = undefined("undefined in a resample")
 			}
 		}
-		out[name] = percentileInterval(xs, resamples)
-	}
-	return out
+		return d
+	})
 }
