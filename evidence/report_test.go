@@ -55,9 +55,7 @@ func TestEvaluate(t *testing.T) {
 		"base.json": `{"roc_auc": 0.7, "ctr": 0.1}`,
 		"p.csv":     "y,s,sex\n1,0.9,F\n1,0.4,F\n0,0.6,F\n0,0.1,F\n0,0.2,F\n1,0.8,M\n1,0.7,M\n1,0.55,M\n0,0.52,M\n0,0.3,M\n",
 	}
-	for n, d := range files {
-		os.WriteFile(filepath.Join(dir, n), []byte(d), 0o644)
-	}
+	writeFiles(t, dir, files)
 	b, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -144,9 +142,7 @@ func TestEvaluateRegression(t *testing.T) {
 		// scikit-learn's example: mae 0.5, mse 0.375, r2 0.9486...
 		"p.csv": "y,yhat\n3,2.5\n-0.5,0\n2,2\n7,8\n",
 	}
-	for n, d := range files {
-		os.WriteFile(filepath.Join(dir, n), []byte(d), 0o644)
-	}
+	writeFiles(t, dir, files)
 	b, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -188,4 +184,14 @@ func FuzzParseMetrics(f *testing.F) {
 			}
 		}
 	})
+}
+
+// writeFiles writes name -> contents into dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for n, d := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -43,9 +43,9 @@ An artifact whose sha256 the manifest gives must match it.`,
 		Example: `  signoff bundle seal ./credit-risk-v7`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			b, err := evidence.Open(args[0])
+			b, err := openBundle(args[0])
 			if err != nil {
-				return &exitError{exitUsage, err}
+				return err
 			}
 			defer b.Close()
 			l, err := b.Seal()
@@ -70,9 +70,9 @@ since sealing, missing, or unsealed (named by the manifest but not in the
 lock). Exit code 2 when the bundle is not as sealed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			b, err := evidence.Open(args[0])
+			b, err := openBundle(args[0])
 			if err != nil {
-				return &exitError{exitUsage, err}
+				return err
 			}
 			defer b.Close()
 			st, err := b.Check()
@@ -81,7 +81,7 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 			}
 			m := b.Manifest
 			var report *evidence.Report
-			if st.Intact() || !hasMissing(st) {
+			if !hasMissing(st) {
 				stop := a.busy("computing metrics, 95% intervals and fairness")
 				report, err = b.Evaluate(st.Digest)
 				stop()
@@ -226,4 +226,14 @@ func ciText(m evidence.Metric) string {
 		return "undefined"
 	}
 	return ""
+}
+
+// openBundle opens the bundle in dir; what is wrong with it is an input
+// error (exit 3).
+func openBundle(dir string) (*evidence.Bundle, error) {
+	b, err := evidence.Open(dir)
+	if err != nil {
+		return nil, &exitError{exitUsage, err}
+	}
+	return b, nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/signoff-dev/signoff/evidence"
 	"github.com/signoff-dev/signoff/policy"
 )
 
@@ -45,9 +44,9 @@ input (bundle, policy, or a tier or transition the policy lacks).`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			b, err := evidence.Open(args[0])
+			b, err := openBundle(args[0])
 			if err != nil {
-				return usageError("%v", err)
+				return err
 			}
 			defer b.Close()
 			m := b.Manifest
