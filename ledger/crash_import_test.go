@@ -124,7 +124,7 @@ func TestCrashImportHelper(t *testing.T) {
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				c := ciPrefixCounts(t, l)
-				if c[pEntry] != c[pID] || c[pID] != c[pArrival] || c[pArrival] != c[pTime] {
+				if c[pEntry] != c[pID] || c[pID] != c[pArrival] || c[pArrival] != c[pTime] || c[pTime] != c[pKind] {
 					// os.Stdout is unbuffered: the parent gets the line.
 					fmt.Fprintf(os.Stdout, "%s %s\n", ciTorn, ciFormatCounts(c))
 					syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -437,7 +437,7 @@ func ciIndexProblems(t testing.TB, l *Ledger) []string {
 			probs = append(probs, fmt.Sprintf(format, args...))
 		}
 	}
-	indexed := []byte{pEntry, pID, pArrival, pTime}
+	indexed := []byte{pEntry, pID, pArrival, pTime, pKind, pSubject}
 	stored := make(map[string][]byte) // the indexed keys and their values
 	var entries []*Entry
 	err := l.db.View(func(txn *badger.Txn) error {
@@ -587,7 +587,7 @@ func ciCheckCounts(t *testing.T, l *Ledger, what string, want ciShape) {
 		t.Errorf("%s: committed count %x, want %d (%s)", what, v, n, want.name)
 	}
 	c := ciPrefixCounts(t, l)
-	for _, p := range []byte{pEntry, pID, pArrival, pTime} {
+	for _, p := range []byte{pEntry, pID, pArrival, pTime, pKind} {
 		if c[p] != n {
 			t.Errorf("%s: %d %q keys, want one per entry: %d (%s); keys by prefix: %s", what, c[p], p, n, want.name, ciFormatCounts(c))
 		}

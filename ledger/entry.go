@@ -81,7 +81,11 @@ type Header struct {
 	Prev     ID // zero for seq 1
 	Time     time.Time
 	Identity string // the identity the signer claims; may be empty
-	Body     json.RawMessage
+	// Subject names what the entry is about, for the subject index (a
+	// bundle digest, for example); may be empty. The ledger gives it no
+	// meaning beyond that.
+	Subject string
+	Body    json.RawMessage
 }
 
 // An Entry is a payload exactly as signed and its SSHSIG signature.
@@ -94,7 +98,7 @@ type Entry struct {
 
 // appendPayload writes h in the one form signoff reads back:
 //
-//	{"v":1,"kind":K,"feed":F,"seq":N,"prev":P,"time":T[,"identity":I],"body":B}
+//	{"v":1,"kind":K,"feed":F,"seq":N,"prev":P,"time":T[,"identity":I][,"subject":S],"body":B}
 //
 // Strings are restricted to characters that need no JSON escaping, so the
 // encoding is unique and the parser needs no unescaping.
@@ -117,6 +121,11 @@ func appendPayload(b []byte, h *Header) []byte {
 	if h.Identity != "" {
 		b = append(b, `,"identity":"`...)
 		b = append(b, h.Identity...)
+		b = append(b, '"')
+	}
+	if h.Subject != "" {
+		b = append(b, `,"subject":"`...)
+		b = append(b, h.Subject...)
 		b = append(b, '"')
 	}
 	b = append(b, `,"body":`...)
@@ -145,6 +154,11 @@ func checkHeader(h *Header) error {
 			return err
 		}
 	}
+	if h.Subject != "" {
+		if err := CheckSubject(h.Subject); err != nil {
+			return err
+		}
+	}
 	if !utf8.Valid(h.Body) {
 		return errors.New("body is not UTF-8")
 	}
@@ -169,6 +183,21 @@ func CheckKind(kind string) error {
 		c := kind[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
 			return fmt.Errorf("kind %q may hold only a-z, 0-9 and -", truncate(kind, 40))
+		}
+	}
+	return nil
+}
+
+// CheckSubject reports whether s can name an entry's subject: 1 to 128
+// lowercase letters, digits and : . _ -.
+func CheckSubject(s string) error {
+	if len(s) == 0 || len(s) > 128 {
+		return fmt.Errorf("subject %q must be 1 to 128 characters", truncate(s, 40))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(":._-", c) >= 0) {
+			return fmt.Errorf("subject %q may hold only a-z, 0-9 and : . _ -", truncate(s, 40))
 		}
 	}
 	return nil
@@ -219,6 +248,13 @@ func ParsePayload(p []byte) (*Header, error) {
 		h.Identity = r.str()
 		if r.err == nil && h.Identity == "" {
 			r.fail("empty identity must be omitted")
+		}
+	}
+	if r.peek(`,"subject":`) {
+		r.lit(`,"subject":`)
+		h.Subject = r.str()
+		if r.err == nil && h.Subject == "" {
+			r.fail("empty subject must be omitted")
 		}
 	}
 	r.lit(`,"body":`)

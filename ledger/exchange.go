@@ -23,20 +23,25 @@ func (l *Ledger) Export(w io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	n := 0
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEntry}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			e, err := readEntry(it.Item())
+		err := each(txn, []byte{pEntry}, func(item *badger.Item) error {
+			e, err := readEntry(item)
 			if err != nil {
 				return err
 			}
 			bw.Write(e.MarshalLine())
-			if err := bw.WriteByte('\n'); err != nil {
-				return err
-			}
 			n++
+			return bw.WriteByte('\n')
+		})
+		if err != nil {
+			return err
 		}
-		return nil
+		// Blobs follow the entries, in digest order.
+		return each(txn, []byte{pBlob}, func(item *badger.Item) error {
+			return item.Value(func(data []byte) error {
+				bw.Write(marshalBlobLine(data))
+				return bw.WriteByte('\n')
+			})
+		})
 	})
 	if err != nil {
 		return n, fmt.Errorf("failed to export: %w", err)
@@ -44,10 +49,23 @@ func (l *Ledger) Export(w io.Writer) (int, error) {
 	return n, bw.Flush()
 }
 
+// each calls fn for every key with prefix, in order.
+func each(txn *badger.Txn, prefix []byte, fn func(*badger.Item) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := fn(it.Item()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ImportResult says what an import did.
 type ImportResult struct {
 	Lines         int // envelopes read
 	Added         int // new entries stored
+	Blobs         int // blobs read
 	Present       int // entries the ledger already had
 	Equivocations []Equivocation
 }
@@ -197,7 +215,7 @@ func (im *importer) run(r io.Reader) (*ImportResult, error) {
 	}
 
 	scan := bufio.NewScanner(r)
-	scan.Buffer(make([]byte, 64<<10), maxLine+1)
+	scan.Buffer(make([]byte, 64<<10), maxBlobLine+1)
 	line := 0
 	err := im.l.db.View(func(txn *badger.Txn) error {
 		for scan.Scan() {
@@ -209,6 +227,23 @@ func (im *importer) run(r io.Reader) (*ImportResult, error) {
 			res.Lines++
 			if res.Lines%4096 == 0 {
 				im.progress(res.Lines)
+			}
+			if data, ok, err := parseBlobLine(raw); ok {
+				// A blob is named by its digest, so it needs no other check.
+				if err != nil {
+					addProblem(&EntryError{Line: line, Err: err})
+					continue
+				}
+				res.Blobs++
+				k, _ := blobKey(BlobDigest(data))
+				if ok, err := exists(txn, k); err != nil {
+					return err
+				} else if !ok && !failed() {
+					if err := im.wb.Set(k, data); err != nil {
+						return err
+					}
+				}
+				continue
 			}
 			e, err := ParseLine(raw)
 			if err != nil {
@@ -251,7 +286,7 @@ func (im *importer) run(r io.Reader) (*ImportResult, error) {
 	}
 	if err := scan.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			err = fmt.Errorf("longer than %d bytes", maxLine)
+			err = fmt.Errorf("longer than %d bytes", maxBlobLine)
 		}
 		addProblem(&EntryError{Line: line + 1, Err: err})
 	}

@@ -32,6 +32,9 @@ const (
 	pFork       = 'x' // feed(32) seq(8) -> nothing: equivocation seen
 	pCheckpoint = 'c' // unixnano(8) -> signed checkpoint
 	pMeta       = 'm' // name -> value
+	pKind       = 'n' // kind 0 unixnano(8) id(32) -> nothing
+	pSubject    = 's' // subject 0 unixnano(8) id(32) -> nothing
+	pBlob       = 'b' // sha256(32) -> blob
 )
 
 // committedKey holds the number of entries committed: arrivals above it
@@ -259,31 +262,54 @@ func (l *Ledger) rollback(committed uint64) error {
 	return nil
 }
 
+// indexKey is the key of e in the kind or subject index.
+func indexKey(p byte, name string, unixNano uint64, id ID) []byte {
+	k := make([]byte, 0, 1+len(name)+1+8+32)
+	k = append(append(append(k, p), name...), 0)
+	k = binary.BigEndian.AppendUint64(k, unixNano)
+	return append(k, id[:]...)
+}
+
 // arrivalValue is what an arrival key holds: the entry's feed, seq, id
 // and signing time, enough to name every key [putEntry] writes.
 func arrivalValue(e *Entry) []byte {
-	v := make([]byte, 0, 80)
+	v := make([]byte, 0, 80+2+len(e.Kind)+len(e.Subject))
 	v = append(v, e.Feed[:]...)
 	v = binary.BigEndian.AppendUint64(v, e.Seq)
 	v = append(v, e.ID[:]...)
-	return binary.BigEndian.AppendUint64(v, uint64(e.Time.UnixNano()))
+	v = binary.BigEndian.AppendUint64(v, uint64(e.Time.UnixNano()))
+	return append(append(append(append(v, e.Kind...), 0), e.Subject...), 0)
 }
 
 // stagedKeys returns the keys other than the arrival key that putEntry
 // wrote for the entry an arrival value names.
 func stagedKeys(v []byte) ([][]byte, error) {
-	if len(v) != 80 {
+	if len(v) < 82 || v[len(v)-1] != 0 {
 		return nil, errors.New("arrival index is corrupt")
 	}
 	feed, seq, id := Feed(v[:32]), binary.BigEndian.Uint64(v[32:40]), ID(v[40:72])
-	tk := append(bytes.Clone(v[72:80]), id[:]...)
-	return [][]byte{entryKey(feed, seq, id), idKey(id), append([]byte{pTime}, tk...)}, nil
+	t := binary.BigEndian.Uint64(v[72:80])
+	kind, subject, ok := bytes.Cut(v[80:len(v)-1], []byte{0})
+	if !ok {
+		return nil, errors.New("arrival index is corrupt")
+	}
+	keys := [][]byte{entryKey(feed, seq, id), idKey(id), append(u64Key(pTime, t), id[:]...), indexKey(pKind, string(kind), t, id)}
+	if len(subject) > 0 {
+		keys = append(keys, indexKey(pSubject, string(subject), t, id))
+	}
+	return keys, nil
 }
 
 // Append signs a new entry of kind with body (a JSON object) as the
 // next entry of s's feed and stores it durably: when Append returns without
 // error the entry has been fsynced.
 func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Entry, error) {
+	return l.AppendSubject(s, kind, "", body, now)
+}
+
+// AppendSubject is [Ledger.Append] for an entry about subject (see
+// [CheckSubject]), which [Ledger.Subject] finds it by.
+func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now time.Time) (*Entry, error) {
 	pub, err := ed25519Public(s.PublicKey())
 	if err != nil {
 		return nil, err
@@ -308,7 +334,7 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 	if err := json.Compact(&compact, body); err != nil {
 		return nil, fmt.Errorf("body is not JSON: %w", err)
 	}
-	h := Header{Kind: kind, Feed: feed, Seq: head + 1, Time: now.UTC(), Identity: s.Identity(), Body: compact.Bytes()}
+	h := Header{Kind: kind, Feed: feed, Seq: head + 1, Time: now.UTC(), Identity: s.Identity(), Subject: subject, Body: compact.Bytes()}
 	if len(heads) == 1 {
 		h.Prev = heads[0]
 	}
@@ -352,12 +378,20 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 // through it.
 func putEntry(set func(k, v []byte) error, e *Entry, arrival uint64) error {
 	av := arrivalValue(e)
-	for _, w := range [...][2][]byte{
+	t := uint64(e.Time.UnixNano())
+	writes := [...][2][]byte{
 		{u64Key(pArrival, arrival), av},
 		{entryKey(e.Feed, e.Seq, e.ID), encodeValue(e)},
 		{idKey(e.ID), av[:40]},
 		{timeKey(e), nil},
-	} {
+		{indexKey(pKind, e.Kind, t, e.ID), nil},
+		{indexKey(pSubject, e.Subject, t, e.ID), nil},
+	}
+	n := len(writes)
+	if e.Subject == "" {
+		n--
+	}
+	for _, w := range writes[:n] {
 		if err := set(w[0], w[1]); err != nil {
 			return err
 		}
@@ -495,18 +529,30 @@ func (l *Ledger) Resolve(prefix string) (ID, error) {
 
 // Query selects entries for [Ledger.Entries].
 type Query struct {
-	Feed *Feed  // only this feed
-	Kind string // only this kind
+	Feed    *Feed  // only this feed
+	Kind    string // only this kind
+	Subject string // only entries about this subject
 }
 
 // Entries calls fn for each entry that q selects, newest first by signing
 // time (by seq, when q names a feed). fn may stop the walk with [ErrStop].
+// A query by subject or kind reads only the entries it selects.
 func (l *Ledger) Entries(q Query, fn func(*Entry) error) error {
+	if q.Subject != "" {
+		if err := CheckSubject(q.Subject); err != nil {
+			return err
+		}
+	}
 	err := l.db.View(func(txn *badger.Txn) error {
 		opts := badger.IteratorOptions{Reverse: true, PrefetchValues: q.Feed != nil, PrefetchSize: 64}
-		if q.Feed != nil {
+		switch {
+		case q.Feed != nil:
 			opts.Prefix = feedPrefix(*q.Feed)
-		} else {
+		case q.Subject != "":
+			opts.Prefix = append(append([]byte{pSubject}, q.Subject...), 0)
+		case q.Kind != "":
+			opts.Prefix = append(append([]byte{pKind}, q.Kind...), 0)
+		default:
 			opts.Prefix = []byte{pTime}
 		}
 		it := txn.NewIterator(opts)
@@ -517,14 +563,13 @@ func (l *Ledger) Entries(q Query, fn func(*Entry) error) error {
 			if q.Feed != nil {
 				e, err = readEntry(it.Item())
 			} else {
-				var id ID
-				copy(id[:], it.Item().Key()[9:])
-				e, err = getEntry(txn, id)
+				k := it.Item().Key()
+				e, err = getEntry(txn, ID(k[len(k)-32:]))
 			}
 			if err != nil {
 				return err
 			}
-			if q.Kind != "" && e.Kind != q.Kind {
+			if q.Kind != "" && e.Kind != q.Kind || q.Subject != "" && e.Subject != q.Subject {
 				continue
 			}
 			if err := fn(e); err != nil {
@@ -537,6 +582,49 @@ func (l *Ledger) Entries(q Query, fn func(*Entry) error) error {
 		return nil
 	}
 	return err
+}
+
+// Subjects returns the subjects that start with prefix, in order, at most
+// limit of them.
+func (l *Ledger) Subjects(prefix string, limit int) ([]string, error) {
+	var out []string
+	err := l.db.View(func(txn *badger.Txn) error {
+		p := append([]byte{pSubject}, prefix...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(out) < limit; {
+			k := it.Item().Key()
+			name, _, ok := bytes.Cut(k[1:], []byte{0})
+			if !ok {
+				return errors.New("subject index is corrupt")
+			}
+			out = append(out, string(name))
+			// Skip the rest of this subject's entries.
+			it.Seek(append(append([]byte{pSubject}, name...), 1))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Forks returns the equivocations of feed: each seq at which it holds
+// more than one entry, with their ids.
+func (l *Ledger) Forks(feed Feed) ([]Equivocation, error) {
+	var out []Equivocation
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: append([]byte{pFork}, feed[:]...)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 41 {
+				return errors.New("fork index is corrupt")
+			}
+			seq := binary.BigEndian.Uint64(k[33:])
+			out = append(out, Equivocation{Feed: feed, Seq: seq, IDs: idsAt(txn, feed, seq)})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // ErrStop stops a walk without error.
