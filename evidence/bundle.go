@@ -381,3 +381,24 @@ func (b *Bundle) Check() (*Status, error) {
 	slices.SortFunc(st.Files, func(x, y FileStatus) int { return strings.Compare(x.Path, y.Path) })
 	return st, nil
 }
+
+// SealedLock reads and parses the bundle's bundle.lock, as sealed; it
+// does not compare it with the files (see [Bundle.Check]).
+func (b *Bundle) SealedLock() (*Lock, error) {
+	data, err := readFile(b.root, LockName, maxLock)
+	if errors.Is(err, ErrMissing) {
+		return nil, fmt.Errorf("%s is not sealed (run signoff bundle seal %s)", b.Dir, b.Dir)
+	} else if err != nil {
+		return nil, err
+	}
+	return ParseLock(data)
+}
+
+// File returns the locked file named path, if the lock has it.
+func (l *Lock) File(path string) (LockedFile, bool) {
+	i, ok := slices.BinarySearchFunc(l.Files, path, func(f LockedFile, p string) int { return strings.Compare(f.Path, p) })
+	if !ok {
+		return LockedFile{}, false
+	}
+	return l.Files[i], true
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -314,4 +315,22 @@ func lineOfItem(n *yaml.Node, key string, i int) int {
 		}
 	}
 	return 0
+}
+
+// EvidenceFiles returns the files of the bundle other than its artifacts:
+// the manifest and every file it names for review, in manifest order.
+// They are small enough to carry in a ledger; artifacts are not.
+func (m *Manifest) EvidenceFiles() []string {
+	out := []string{ManifestName}
+	for _, f := range m.files() {
+		if f.role != "artifact" && !slices.Contains(out, f.path) {
+			out = append(out, f.path)
+		}
+	}
+	return out
+}
+
+// IsArtifact reports whether the manifest names path as an artifact.
+func (m *Manifest) IsArtifact(path string) bool {
+	return slices.ContainsFunc(m.Artifacts, func(a Artifact) bool { return a.Path == path })
 }

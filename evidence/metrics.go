@@ -1,7 +1,9 @@
 package evidence
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -34,6 +36,28 @@ func (v Value) MarshalJSON() ([]byte, error) {
 		}{"not a finite number"})
 	}
 	return json.Marshal(v.V)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		var u struct {
+			Undefined string `json:"undefined"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&u); err != nil || u.Undefined == "" {
+			return errors.New(`a value is a number or {"undefined": reason}`)
+		}
+		*v = Value{Undefined: u.Undefined}
+		return nil
+	}
+	var x float64
+	if err := json.Unmarshal(b, &x); err != nil {
+		return errors.New(`a value is a number or {"undefined": reason}`)
+	}
+	*v = Value{V: x}
+	return nil
 }
 
 func (v Value) String() string {

@@ -29,13 +29,9 @@ type Result struct {
 
 // GatesFor returns the gates of a tier's transition.
 func (p *Policy) GatesFor(tier, transition string) ([]Gate, error) {
-	t, ok := p.Tiers[tier]
-	if !ok {
-		return nil, fmt.Errorf("the policy has no risk tier %q (it has %s)", tier, keys(p.Tiers))
-	}
-	tr, ok := t.Transitions[transition]
-	if !ok {
-		return nil, fmt.Errorf("the policy's tier %q has no transition %s (it has %s)", tier, transition, keys(t.Transitions))
+	tr, err := p.TransitionFor(tier, transition)
+	if err != nil {
+		return nil, err
 	}
 	return tr.Gates, nil
 }

@@ -47,9 +47,16 @@ type Tier struct {
 	Transitions map[string]Transition `yaml:"transitions"`
 }
 
-// Transition holds what one transition of one tier requires.
+// Transition holds what one transition of one tier requires: the
+// sign-offs, who may not give them, how long they last, the sections a
+// reviewer must open, the gates and the emergency path.
 type Transition struct {
-	Gates []Gate `yaml:"gates"`
+	Require            []Requirement       `yaml:"require"`
+	SeparationOfDuties *SeparationOfDuties `yaml:"separation_of_duties"`
+	ApprovalValidFor   Duration            `yaml:"approval_valid_for"`
+	RequireReviewOf    []string            `yaml:"require_review_of"`
+	Gates              []Gate              `yaml:"gates"`
+	Emergency          *Emergency          `yaml:"emergency"`
 }
 
 // Gate is one check. Exactly one of Metric, Fairness, Evidence and Expr
@@ -113,6 +120,9 @@ func Parse(name string, data []byte) (*Policy, error) {
 		for trn, tr := range tier.Transitions {
 			if from, to, ok := strings.Cut(trn, "->"); !ok || from == "" || to == "" {
 				return nil, perr(0, "tier %s: transition %q is not FROM->TO", tn, trn)
+			}
+			if err := tr.check(); err != nil {
+				return nil, perr(transitionLine(&doc, tn, trn), "tier %s, %s: %v", tn, trn, err)
 			}
 			seen := map[string]bool{}
 			for i := range tr.Gates {
@@ -227,6 +237,26 @@ func compile(expr string) (cel.Program, error) {
 		return nil, fmt.Errorf("expression is %v, want a condition (bool)", t)
 	}
 	return celEnv.Program(ast, cel.CostLimit(1_000_000))
+}
+
+func transitionLine(doc *yaml.Node, tier, transition string) int {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	for _, k := range []string{"tiers", tier, "transitions", transition} {
+		found := false
+		for j := 0; n.Kind == yaml.MappingNode && j+1 < len(n.Content); j += 2 {
+			if n.Content[j].Value == k {
+				n, found = n.Content[j+1], true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	return n.Line
 }
 
 func gateLine(doc *yaml.Node, tier, transition string, i int) int {

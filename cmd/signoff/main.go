@@ -107,6 +107,14 @@ else ~/.signoff.`,
 		c.GroupID = "evidence"
 		root.AddCommand(c)
 	}
+	root.AddGroup(&cobra.Group{ID: "trust", Title: "Trust and the verdict:"})
+	for _, c := range []*cobra.Command{
+		a.initCmd(), a.adoptCmd(), a.requestCmd(), a.decideCmd(), a.verifyCmd(), a.statusCmd(),
+		a.emergencyCmd(), a.incidentReviewCmd(), a.restrictCmd(), a.promoteCmd(), a.deprecateCmd(),
+	} {
+		c.GroupID = "trust"
+		root.AddCommand(c)
+	}
 	return root
 }
 

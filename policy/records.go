@@ -1,0 +1,242 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/signoff-dev/signoff/ledger"
+)
+
+// Entry kinds of the records this package reads and writes, besides the
+// governance documents.
+const (
+	KindRequest        = "request"
+	KindDecision       = "decision"
+	KindEmergency      = "emergency"
+	KindIncidentReview = "incident-review"
+	KindRestrict       = "restrict"
+	KindPromote        = "promote"
+	KindDeprecate      = "deprecate"
+)
+
+// Verdicts a decision gives.
+const (
+	Approve        = "approve"
+	Reject         = "reject"
+	RequestChanges = "request-changes"
+)
+
+// A Subject is what a record is about: a model version's bundle and, for
+// records about a promotion, the transition.
+type Subject struct {
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	Bundle  string `json:"bundle"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to,omitempty"`
+}
+
+// String describes s: "credit-risk 7 staging->production (sha256:ab12…)".
+func (s Subject) String() string {
+	t := ""
+	if s.To != "" {
+		t = " " + s.From + "->" + s.To
+	}
+	return fmt.Sprintf("%s %s%s (%s)", s.Model, s.Version, t, shortDigest(s.Bundle))
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19] + "…"
+	}
+	return d
+}
+
+// Reviewed is a section of the evidence the signer opened and the time
+// they spent in it.
+type Reviewed struct {
+	Section string `json:"section"`
+	Seconds int64  `json:"seconds"`
+}
+
+// A Body is the signed body of a governance or record entry. Which fields
+// a kind carries is checked by [ParseBody].
+type Body struct {
+	// Governance documents.
+	Version  int    `json:"version,omitempty"`
+	Digest   string `json:"digest,omitempty"`
+	Document string `json:"document,omitempty"`
+
+	// Records.
+	Subject  *Subject          `json:"subject,omitempty"`
+	Tier     string            `json:"tier,omitempty"`
+	Change   string            `json:"change,omitempty"`
+	Authors  []string          `json:"authors,omitempty"`
+	Evidence map[string]string `json:"evidence,omitempty"` // file -> blob digest
+	Verdict  string            `json:"verdict,omitempty"`
+	Role     string            `json:"role,omitempty"`
+	Reason   string            `json:"reason,omitempty"`
+	Ticket   string            `json:"ticket,omitempty"`
+	Policy   string            `json:"policy,omitempty"`  // digest of the policy in force
+	Keyring  int               `json:"keyring,omitempty"` // version of the keyring in force
+	Gates    string            `json:"gates,omitempty"`   // digest of the gate results seen
+	Results  []Result          `json:"results,omitempty"`
+	Reviewed []Reviewed        `json:"reviewed,omitempty"`
+	Ref      string            `json:"ref,omitempty"` // the entry a record answers
+}
+
+// Limits on the text a record carries.
+const (
+	MaxReason = 4096
+	MaxTicket = 128
+)
+
+// ParseBody reads and checks the body of an entry of kind.
+func ParseBody(kind string, body []byte) (*Body, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var b Body
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("%s body: %v", kind, err)
+	}
+	if err := b.check(kind); err != nil {
+		return nil, fmt.Errorf("%s body: %v", kind, err)
+	}
+	return &b, nil
+}
+
+// Marshal returns the body as compact JSON.
+func (b *Body) Marshal() []byte {
+	out, err := json.Marshal(b)
+	if err != nil {
+		panic(err) // a Body holds only marshalable fields
+	}
+	return out
+}
+
+func (b *Body) check(kind string) error {
+	switch kind {
+	case KindRoot, KindKeyring, KindPolicy:
+		if b.Subject != nil {
+			return errors.New("a governance document has no subject")
+		}
+		if b.Version < 1 || b.Document == "" || !isDigest(b.Digest) {
+			return errors.New("needs version, digest and document")
+		}
+		if ledger.BlobDigest([]byte(b.Document)) != b.Digest {
+			return errors.New("document does not have the digest given")
+		}
+		return nil
+	}
+	if b.Subject == nil {
+		return errors.New("needs a subject")
+	}
+	if err := b.Subject.check(); err != nil {
+		return err
+	}
+	if b.Document != "" || b.Digest != "" {
+		return errors.New("only a governance document carries a document")
+	}
+	if len(b.Reason) > MaxReason || len(b.Ticket) > MaxTicket {
+		return fmt.Errorf("reason is limited to %d bytes and ticket to %d", MaxReason, MaxTicket)
+	}
+	if !utf8.ValidString(b.Reason) || !utf8.ValidString(b.Ticket) {
+		return errors.New("reason and ticket must be UTF-8")
+	}
+	promotion := b.Subject.To != ""
+	switch kind {
+	case KindRequest, KindDecision, KindEmergency, KindIncidentReview, KindPromote:
+		if !promotion {
+			return fmt.Errorf("a %s names the transition (subject.from and subject.to)", kind)
+		}
+	case KindRestrict, KindDeprecate:
+	default:
+		return fmt.Errorf("%q is not a record signoff reads", kind)
+	}
+	switch kind {
+	case KindDecision:
+		if !slices.Contains([]string{Approve, Reject, RequestChanges}, b.Verdict) {
+			return fmt.Errorf("verdict %q is not approve, reject or request-changes", b.Verdict)
+		}
+		if !nameRE.MatchString(b.Role) {
+			return errors.New("a decision names the role it is signed in")
+		}
+		if strings.TrimSpace(b.Reason) == "" {
+			return errors.New("a decision gives a reason")
+		}
+		for _, r := range b.Reviewed {
+			if !slices.Contains(reviewSections, r.Section) || r.Seconds < 0 {
+				return fmt.Errorf("reviewed section %q is not one of %s", r.Section, strings.Join(reviewSections, ", "))
+			}
+		}
+	case KindEmergency:
+		if !nameRE.MatchString(b.Role) || strings.TrimSpace(b.Reason) == "" {
+			return errors.New("an emergency names the role it is invoked in and gives a reason")
+		}
+	case KindIncidentReview, KindRestrict:
+		if strings.TrimSpace(b.Reason) == "" {
+			return fmt.Errorf("a %s gives a reason", kind)
+		}
+	}
+	for _, d := range b.Evidence {
+		if !isDigest(d) {
+			return fmt.Errorf("evidence digest %q is not sha256:HEX", d)
+		}
+	}
+	return nil
+}
+
+func (s *Subject) check() error {
+	if !isDigest(s.Bundle) {
+		return fmt.Errorf("subject bundle %q is not a bundle digest (sha256:HEX)", s.Bundle)
+	}
+	if s.Model == "" || s.Version == "" || len(s.Model) > 200 || len(s.Version) > 200 {
+		return errors.New("subject needs model and version")
+	}
+	if (s.From == "") != (s.To == "") {
+		return errors.New("subject names both from and to, or neither")
+	}
+	return nil
+}
+
+func isDigest(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if !('0' <= h[i] && h[i] <= '9' || 'a' <= h[i] && h[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// A Record is an entry read as a governance document or a record: its
+// signer's keyring standing is settled by [Trust].
+type Record struct {
+	Entry *ledger.Entry
+	Body  *Body
+}
+
+// Time is when the record was signed.
+func (r *Record) Time() time.Time { return r.Entry.Time }
+
+// ReadRecord parses the body of e. The entry's subject index must name the
+// subject's bundle, so that a record cannot hide from a subject's reads.
+func ReadRecord(e *ledger.Entry) (*Record, error) {
+	b, err := ParseBody(e.Kind, e.Body)
+	if err != nil {
+		return nil, err
+	}
+	if b.Subject != nil && e.Subject != b.Subject.Bundle {
+		return nil, fmt.Errorf("entry is indexed under %q but its body is about %s", e.Subject, b.Subject.Bundle)
+	}
+	return &Record{Entry: e, Body: b}, nil
+}

@@ -1,0 +1,711 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/ledger"
+)
+
+// ErrUnknownSubject is returned for a bundle the ledger knows nothing of.
+var ErrUnknownSubject = errors.New("no entry in this ledger is about that bundle")
+
+// A Query asks whether one bundle may make one transition at one time.
+type Query struct {
+	Bundle string    // the bundle digest
+	To     string    // the stage
+	At     time.Time // the moment judged (now, usually)
+	Anchor string    // the root digest to trust first; "" for the ledger's own
+	// Dir, if set, is the bundle itself; otherwise its evidence is read
+	// from the ledger's blobs.
+	Dir *evidence.Bundle
+	// Artifacts are files about to be deployed: each must be an artifact
+	// of the bundle.
+	Artifacts []ArtifactFile
+}
+
+// An ArtifactFile is a file to be deployed and its SHA-256.
+type ArtifactFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// A Verdict answers a [Query] and explains itself.
+type Verdict struct {
+	Approved bool      `json:"approved"`
+	Subject  Subject   `json:"subject"`
+	At       time.Time `json:"at"`
+	Tier     string    `json:"tier,omitempty"`
+	Change   string    `json:"change,omitempty"`
+	// Path is how it was approved: "standard", or "emergency" while an
+	// emergency is in force.
+	Path         string              `json:"path,omitempty"`
+	Reasons      []string            `json:"reasons"` // why not; empty when approved
+	Root         *DocRef             `json:"root,omitempty"`
+	Keyring      *DocRef             `json:"keyring,omitempty"`
+	Policy       *DocRef             `json:"policy,omitempty"`
+	Gates        []Result            `json:"gates"`
+	Requirements []RequirementStatus `json:"requirements"`
+	Requests     []Signer            `json:"requests"`
+	Rejections   []Decided           `json:"rejections,omitempty"`
+	Emergency    *EmergencyStatus    `json:"emergency,omitempty"`
+	Restricted   *Decided            `json:"restricted,omitempty"`
+	Artifacts    []ArtifactCheck     `json:"artifacts,omitempty"`
+	// Equivocations are forks in the feeds of signers whose entries
+	// would count: the evidence of a signer who signed two histories.
+	Equivocations []ForkEvidence `json:"equivocations,omitempty"`
+	Warnings      []string       `json:"warnings"`
+	Entries       int            `json:"entries"` // entries about the subject read
+}
+
+// A DocRef names a governance document in force.
+type DocRef struct {
+	Version int       `json:"version"`
+	Digest  string    `json:"digest"`
+	Since   time.Time `json:"since"`
+}
+
+func ref(d *InForce) *DocRef {
+	if d == nil {
+		return nil
+	}
+	return &DocRef{Version: d.Version, Digest: d.Digest, Since: d.Since}
+}
+
+// RequirementStatus is one required sign-off: who met it, or what is
+// missing and why people who might have met it do not count.
+type RequirementStatus struct {
+	Requirement string      `json:"requirement"` // "2 of {risk, compliance}"
+	Roles       []string    `json:"roles"`
+	Count       int         `json:"count"`
+	Met         bool        `json:"met"`
+	By          []Signer    `json:"by"`
+	Missing     int         `json:"missing"`
+	Excluded    []Exclusion `json:"excluded,omitempty"`
+	Explanation string      `json:"explanation"`
+}
+
+// An Exclusion is a signed approval that does not count, and why.
+type Exclusion struct {
+	Identity string `json:"identity"`
+	Role     string `json:"role,omitempty"`
+	Entry    string `json:"entry"`
+	Why      string `json:"why"`
+}
+
+// Decided is a signed record with its signer, verdict and reason.
+type Decided struct {
+	Signer
+	Verdict string `json:"verdict,omitempty"`
+	Reason  string `json:"reason"`
+	Ticket  string `json:"ticket,omitempty"`
+}
+
+// EmergencyStatus is the state of the emergency path for the subject.
+type EmergencyStatus struct {
+	Invoked  []Signer   `json:"invoked"`
+	Needed   int        `json:"needed"`
+	Start    *time.Time `json:"start,omitempty"`
+	End      *time.Time `json:"end,omitempty"`
+	Deadline *time.Time `json:"review_deadline,omitempty"`
+	Active   bool       `json:"active"`
+	Reviews  []Signer   `json:"reviews"`
+	Overdue  bool       `json:"review_overdue"`
+}
+
+// ArtifactCheck says whether a file to be deployed is one of the bundle's
+// artifacts.
+type ArtifactCheck struct {
+	ArtifactFile
+	Artifact string `json:"artifact,omitempty"` // the manifest's path for it
+	OK       bool   `json:"ok"`
+}
+
+// ForkEvidence is an equivocation, as entry ids.
+type ForkEvidence struct {
+	Identity string   `json:"identity"`
+	Feed     string   `json:"feed"`
+	Seq      uint64   `json:"seq"`
+	Entries  []string `json:"entries"`
+}
+
+// GateDigest returns the digest of gate results, as a decision binds it.
+func GateDigest(rs []Result) string {
+	b, _ := json.Marshal(rs)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Judge answers q from the entries in l alone. An entry it reads whose
+// signature does not verify gives an error wrapping [ledger.ErrTampered];
+// a bundle the ledger knows nothing of, [ErrUnknownSubject]. Everything
+// else that stands in the way is a reason in a Verdict that is not
+// approved.
+func Judge(l *ledger.Ledger, q Query) (*Verdict, error) {
+	v := &Verdict{At: q.At.UTC(), Subject: Subject{Bundle: q.Bundle, To: q.To}, Reasons: []string{}, Warnings: []string{}, Gates: []Result{}, Requirements: []RequirementStatus{}, Requests: []Signer{}}
+	j := &judge{l: l, q: q, v: v}
+	if err := j.run(); err != nil {
+		return nil, err
+	}
+	v.Approved = len(v.Reasons) == 0
+	if !v.Approved {
+		v.Path = ""
+	}
+	return v, nil
+}
+
+type judge struct {
+	l     *ledger.Ledger
+	q     Query
+	v     *Verdict
+	trust *Trust
+	recs  []*Record
+	tr    *Transition
+	m     *evidence.Manifest
+	lock  *evidence.Lock
+	// standing of each record's signer, by entry id
+	who map[ledger.ID]*Member
+	why map[ledger.ID]string
+	// counted holds the records the verdict rests on.
+	counted []*Record
+}
+
+func (j *judge) fail(format string, args ...any) {
+	j.v.Reasons = append(j.v.Reasons, fmt.Sprintf(format, args...))
+}
+
+func (j *judge) warn(format string, args ...any) {
+	j.v.Warnings = append(j.v.Warnings, fmt.Sprintf(format, args...))
+}
+
+func (j *judge) run() error {
+	q, v := j.q, j.v
+	if err := ledger.CheckSubject(q.Bundle); err != nil || !isDigest(q.Bundle) {
+		return fmt.Errorf("%q is not a bundle digest (sha256:HEX)", q.Bundle)
+	}
+	// Every entry about the subject, checked.
+	err := j.l.Entries(ledger.Query{Subject: q.Bundle}, func(e *ledger.Entry) error {
+		v.Entries++
+		if e.Time.After(q.At) {
+			return nil
+		}
+		if err := e.Verify(); err != nil {
+			return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+		}
+		r, err := ReadRecord(e)
+		if err != nil {
+			j.warn("entry %s: %v; ignored", e.ID.Short(), err)
+			return nil
+		}
+		j.recs = append(j.recs, r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(j.recs, byTime)
+
+	// The bundle: the directory given, or the evidence the ledger carries.
+	if err := j.openBundle(); err != nil {
+		return err
+	}
+	if j.m == nil {
+		return nil
+	}
+	m := j.m
+	v.Subject = Subject{Model: m.Model, Version: m.Version, Bundle: q.Bundle, From: m.Transition.From, To: m.Transition.To}
+	v.Tier, v.Change = m.RiskTier, m.Change
+	if m.Transition.To != q.To {
+		j.fail("this bundle asks for %s, not for %s", m.Transition, q.To)
+	}
+
+	// Governance.
+	trust, err := LoadTrust(j.l, q.Anchor, q.At)
+	if errors.Is(err, ledger.ErrTampered) {
+		return err
+	} else if err != nil {
+		j.fail("%v", err)
+		return nil
+	}
+	j.trust = trust
+	v.Warnings = append(v.Warnings, trust.Warnings...)
+	v.Root, v.Keyring = ref(trust.RootAt(q.At)), ref(trust.KeyringAt(q.At))
+	pol := trust.PolicyAt(q.At)
+	if pol == nil {
+		j.fail("no policy is in force at %s: admins adopt one with signoff adopt policy.yaml", q.At.UTC().Format(time.RFC3339))
+		return nil
+	}
+	v.Policy = ref(pol)
+	if j.tr, err = pol.Doc.Policy.TransitionFor(m.RiskTier, m.Transition.String()); err != nil {
+		j.fail("%v", err)
+		return nil
+	}
+	j.standing()
+
+	// Gates, re-evaluated from the evidence.
+	if err := j.gates(); err != nil {
+		return err
+	}
+	j.artifacts()
+	requesters := j.requests()
+	restrictedAt := j.restricted()
+	emergency := j.emergency(restrictedAt)
+	j.quorum(requesters, restrictedAt, emergency)
+	j.equivocations()
+	if len(v.Reasons) == 0 {
+		v.Path = "standard"
+		if emergency {
+			v.Path = "emergency"
+		}
+	}
+	return nil
+}
+
+func (j *judge) openBundle() error {
+	q := j.q
+	if q.Dir != nil {
+		st, err := q.Dir.Check()
+		if err != nil {
+			return err
+		}
+		if !st.Intact() {
+			j.fail("the bundle in %s is not as sealed (run signoff bundle show %s)", q.Dir.Dir, q.Dir.Dir)
+			return nil
+		}
+		if st.Digest != q.Bundle {
+			return fmt.Errorf("internal error: bundle %s judged as %s", st.Digest, q.Bundle)
+		}
+		lock, err := q.Dir.SealedLock()
+		if err != nil {
+			return err
+		}
+		j.m, j.lock = q.Dir.Manifest, lock
+		return nil
+	}
+	if len(j.recs) == 0 && !j.l.HasBlob(q.Bundle) {
+		return fmt.Errorf("%w: %s", ErrUnknownSubject, q.Bundle)
+	}
+	b, lock, closeFn, err := OpenFromLedger(j.l, q.Bundle)
+	if errors.Is(err, ErrNoEvidence) {
+		j.fail("%v", err)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	closeFn()
+	j.m, j.lock = b.Manifest, lock
+	return nil
+}
+
+// standing settles who signed each record, by the keyring in force when
+// it was signed.
+func (j *judge) standing() {
+	j.who, j.why = map[ledger.ID]*Member{}, map[ledger.ID]string{}
+	for _, r := range j.recs {
+		m, _, why := j.trust.Standing(r.Entry)
+		if why != "" {
+			j.why[r.Entry.ID] = why
+			continue
+		}
+		j.who[r.Entry.ID] = m
+	}
+}
+
+// about reports whether r concerns the transition judged.
+func (j *judge) about(r *Record, kind string) bool {
+	s := r.Body.Subject
+	return r.Entry.Kind == kind && s.From == j.m.Transition.From && s.To == j.m.Transition.To
+}
+
+func (j *judge) signer(r *Record, role string) Signer {
+	s := Signer{Identity: r.Entry.Identity, Role: role, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
+	if m := j.who[r.Entry.ID]; m != nil {
+		s.Identity = m.Identity
+	}
+	return s
+}
+
+func (j *judge) gates() error {
+	b := j.q.Dir
+	if b == nil {
+		var closeFn func()
+		var err error
+		if b, _, closeFn, err = OpenFromLedger(j.l, j.q.Bundle); err != nil {
+			return err
+		}
+		defer closeFn()
+	}
+	report, err := b.Evaluate(j.q.Bundle)
+	if err != nil {
+		j.fail("the gates cannot be evaluated: %v", err)
+		return nil
+	}
+	j.v.Gates = Evaluate(j.tr.Gates, j.m, report)
+	for _, r := range j.v.Gates {
+		if r.Status != Pass {
+			j.fail("gate %s %s: %s", r.Name, map[string]string{Fail: "fails", Undefined: "is undefined"}[r.Status], r.Reason)
+		}
+	}
+	return nil
+}
+
+func (j *judge) artifacts() {
+	for _, a := range j.q.Artifacts {
+		c := ArtifactCheck{ArtifactFile: a}
+		for _, f := range j.lock.Files {
+			if lockedDigest(f) == a.SHA256 && j.m.IsArtifact(f.Path) {
+				c.Artifact, c.OK = f.Path, true
+				break
+			}
+		}
+		if !c.OK {
+			j.fail("%s (%s) is not an artifact of this bundle", a.Path, a.SHA256)
+		}
+		j.v.Artifacts = append(j.v.Artifacts, c)
+	}
+}
+
+// requests finds the promotion requests and returns their signers.
+func (j *judge) requests() []string {
+	var ids []string
+	for _, r := range j.recs {
+		if !j.about(r, KindRequest) {
+			continue
+		}
+		if why := j.why[r.Entry.ID]; why != "" {
+			j.warn("request %s does not count: %s", r.Entry.ID.Short(), why)
+			continue
+		}
+		s := j.signer(r, "")
+		j.v.Requests = append(j.v.Requests, s)
+		j.counted = append(j.counted, r)
+		if !slices.Contains(ids, s.Identity) {
+			ids = append(ids, s.Identity)
+		}
+	}
+	if len(j.v.Requests) == 0 {
+		j.fail("no one in the keyring has requested %s for this bundle (signoff request)", j.m.Transition)
+	}
+	return ids
+}
+
+// restricted returns the time of the last restriction by a keyring member.
+func (j *judge) restricted() time.Time {
+	var at time.Time
+	for _, r := range j.recs {
+		if r.Entry.Kind != KindRestrict {
+			continue
+		}
+		if why := j.why[r.Entry.ID]; why != "" {
+			j.warn("restriction %s does not count: %s", r.Entry.ID.Short(), why)
+			continue
+		}
+		at = r.Entry.Time
+		j.v.Restricted = &Decided{Signer: j.signer(r, ""), Reason: r.Body.Reason, Ticket: r.Body.Ticket}
+	}
+	return at
+}
+
+// emergency settles the emergency path and reports whether it lets the
+// subject through now.
+func (j *judge) emergency(restrictedAt time.Time) bool {
+	e := j.tr.Emergency
+	var invoked []*Record
+	for _, r := range j.recs {
+		if j.about(r, KindEmergency) {
+			invoked = append(invoked, r)
+		}
+	}
+	if len(invoked) == 0 {
+		return false
+	}
+	if e == nil {
+		j.warn("an emergency was invoked, but this transition has no emergency path: ignored")
+		return false
+	}
+	st := &EmergencyStatus{Needed: e.Count, Invoked: []Signer{}, Reviews: []Signer{}}
+	j.v.Emergency = st
+	var start time.Time
+	var ids []string
+	for _, r := range invoked {
+		s := j.signer(r, r.Body.Role)
+		switch m := j.who[r.Entry.ID]; {
+		case m == nil:
+			j.warn("emergency %s does not count: %s", r.Entry.ID.Short(), j.why[r.Entry.ID])
+			continue
+		case !slices.Contains(e.Roles, r.Body.Role) || !m.HasRole(r.Body.Role):
+			j.warn("emergency %s by %s does not count: it needs one of {%s}, held by the signer", r.Entry.ID.Short(), m.Identity, strings.Join(e.Roles, ", "))
+			continue
+		case r.Entry.Time.Before(restrictedAt):
+			j.warn("emergency %s by %s predates the restriction and does not count", r.Entry.ID.Short(), m.Identity)
+			continue
+		}
+		st.Invoked = append(st.Invoked, s)
+		j.counted = append(j.counted, r)
+		if !slices.Contains(ids, s.Identity) {
+			ids = append(ids, s.Identity)
+			if len(ids) == e.Count {
+				start = r.Entry.Time.UTC()
+			}
+		}
+	}
+	if start.IsZero() {
+		j.warn("emergency invoked by %d of the %d it needs", len(ids), e.Count)
+		return false
+	}
+	end, deadline := start.Add(time.Duration(e.ValidFor)), start.Add(time.Duration(e.ReviewWithin))
+	st.Start, st.End, st.Deadline = &start, &end, &deadline
+	reviewRoles := e.ReviewRoles
+	if len(reviewRoles) == 0 {
+		reviewRoles = j.tr.RequiredRoles()
+	}
+	for _, r := range j.recs {
+		if !j.about(r, KindIncidentReview) || r.Entry.Time.Before(start) {
+			continue
+		}
+		m := j.who[r.Entry.ID]
+		if m == nil || !slices.ContainsFunc(reviewRoles, m.HasRole) {
+			j.warn("incident review %s does not count: it needs one of {%s}", r.Entry.ID.Short(), strings.Join(reviewRoles, ", "))
+			continue
+		}
+		st.Reviews = append(st.Reviews, j.signer(r, ""))
+		if r.Entry.Time.After(deadline) {
+			j.warn("the incident review by %s came after its deadline %s", m.Identity, deadline.Format(time.RFC3339))
+		}
+	}
+	if len(st.Reviews) == 0 && j.q.At.After(deadline) {
+		st.Overdue = true
+		j.fail("not approved, incident review overdue: the emergency of %s owed a signed incident review by %s", start.Format(time.RFC3339), deadline.Format(time.RFC3339))
+		return false
+	}
+	st.Active = j.q.At.Before(end)
+	if !st.Active {
+		j.warn("the emergency of %s ended at %s; the usual sign-offs apply", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return st.Active
+}
+
+// candidate is one person's approvals that may count.
+type candidate struct {
+	identity string
+	first    time.Time
+	roles    map[string]*Record // role -> the latest approval in it
+}
+
+// quorum settles the required sign-offs, unless an emergency waives them.
+func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bool) {
+	tr, m := j.tr, j.m
+	sod := tr.SoD()
+	required := tr.RequiredRoles()
+	var excluded []Exclusion
+	exclude := func(r *Record, id, why string) {
+		excluded = append(excluded, Exclusion{Identity: id, Role: r.Body.Role, Entry: r.Entry.ID.String(), Why: why})
+	}
+	// Each person's decisions in order; the last decision stands.
+	byPerson := map[string][]*Record{}
+	var people []string
+	for _, r := range j.recs {
+		if !j.about(r, KindDecision) {
+			continue
+		}
+		mem := j.who[r.Entry.ID]
+		if mem == nil {
+			exclude(r, r.Entry.Identity, "not counted: "+j.why[r.Entry.ID])
+			continue
+		}
+		if !mem.HasRole(r.Body.Role) {
+			exclude(r, mem.Identity, fmt.Sprintf("signed as %s, a role the keyring does not give them (they hold %s)", r.Body.Role, strings.Join(mem.Roles, ", ")))
+			continue
+		}
+		if _, ok := byPerson[mem.Identity]; !ok {
+			people = append(people, mem.Identity)
+		}
+		byPerson[mem.Identity] = append(byPerson[mem.Identity], r)
+	}
+	var cands []*candidate
+	for _, id := range people {
+		ds := byPerson[id]
+		last := ds[len(ds)-1]
+		if last.Body.Verdict != Approve {
+			if slices.Contains(required, last.Body.Role) {
+				d := Decided{Signer: j.signer(last, last.Body.Role), Verdict: last.Body.Verdict, Reason: last.Body.Reason, Ticket: last.Body.Ticket}
+				j.v.Rejections = append(j.v.Rejections, d)
+				j.counted = append(j.counted, last)
+				if !emergency {
+					j.fail("%s by %s (%s) at %s blocks until they approve: %s", verdictNoun(last.Body.Verdict), id, last.Body.Role, last.Entry.Time.UTC().Format(time.RFC3339), oneLine(last.Body.Reason))
+				}
+			}
+			continue
+		}
+		// Approvals since their last other decision.
+		c := &candidate{identity: id, roles: map[string]*Record{}}
+		for i := len(ds) - 1; i >= 0 && ds[i].Body.Verdict == Approve; i-- {
+			r := ds[i]
+			switch {
+			case r.Entry.Time.Before(restrictedAt):
+				exclude(r, id, "approved before the restriction of "+restrictedAt.UTC().Format(time.RFC3339))
+			case tr.ApprovalValidFor > 0 && j.q.At.Sub(r.Entry.Time) > time.Duration(tr.ApprovalValidFor):
+				exclude(r, id, fmt.Sprintf("approval expired at %s (valid for %s)", r.Entry.Time.Add(time.Duration(tr.ApprovalValidFor)).UTC().Format(time.RFC3339), time.Duration(tr.ApprovalValidFor)))
+			case !sod.AuthorsMayApprove && slices.Contains(m.Authors, id):
+				exclude(r, id, "is an author and cannot approve")
+			case !sod.RequesterMayApprove && slices.Contains(requesters, id):
+				exclude(r, id, "requested this promotion and cannot approve it")
+			default:
+				if _, ok := c.roles[r.Body.Role]; !ok {
+					c.roles[r.Body.Role] = r
+				}
+				if c.first.IsZero() || r.Entry.Time.Before(c.first) {
+					c.first = r.Entry.Time
+				}
+			}
+		}
+		if len(c.roles) > 0 {
+			cands = append(cands, c)
+		}
+	}
+	slices.SortFunc(cands, func(a, b *candidate) int {
+		if c := a.first.Compare(b.first); c != 0 {
+			return c
+		}
+		return strings.Compare(a.identity, b.identity)
+	})
+	// Slots: one per sign-off required. Each person fills at most one.
+	type slot struct{ req int }
+	var slots []slot
+	for i, r := range tr.Require {
+		for range r.Count {
+			slots = append(slots, slot{i})
+		}
+	}
+	accepts := func(s slot, c *candidate) string {
+		for _, role := range tr.Require[s.req].Roles() {
+			if _, ok := c.roles[role]; ok {
+				return role
+			}
+		}
+		return ""
+	}
+	owner := make([]int, len(slots)) // slot -> candidate index + 1
+	var try func(ci int, seen []bool) bool
+	try = func(ci int, seen []bool) bool {
+		for si := range slots {
+			if seen[si] || accepts(slots[si], cands[ci]) == "" {
+				continue
+			}
+			seen[si] = true
+			if owner[si] == 0 || try(owner[si]-1, seen) {
+				owner[si] = ci + 1
+				return true
+			}
+		}
+		return false
+	}
+	for ci := range cands {
+		try(ci, make([]bool, len(slots)))
+	}
+	assigned := map[string]bool{}
+	for i, req := range tr.Require {
+		rs := RequirementStatus{Requirement: req.String(), Roles: req.Roles(), Count: req.Count, By: []Signer{}}
+		for si, s := range slots {
+			if s.req != i || owner[si] == 0 {
+				continue
+			}
+			c := cands[owner[si]-1]
+			role := accepts(s, c)
+			r := c.roles[role]
+			rs.By = append(rs.By, j.signer(r, role))
+			assigned[c.identity] = true
+			j.counted = append(j.counted, r)
+		}
+		slices.SortFunc(rs.By, func(a, b Signer) int { return a.Time.Compare(b.Time) })
+		rs.Missing = req.Count - len(rs.By)
+		rs.Met = rs.Missing == 0
+		for _, x := range excluded {
+			if slices.Contains(req.Roles(), x.Role) {
+				rs.Excluded = append(rs.Excluded, x)
+			}
+		}
+		rs.Explanation = j.explain(req, rs, cands, assigned)
+		j.v.Requirements = append(j.v.Requirements, rs)
+		if !rs.Met && !emergency {
+			j.fail("%s", rs.Explanation)
+		}
+	}
+}
+
+func (j *judge) explain(req Requirement, rs RequirementStatus, cands []*candidate, assigned map[string]bool) string {
+	if rs.Met {
+		var who []string
+		for _, s := range rs.By {
+			who = append(who, s.Identity+" ("+s.Role+")")
+		}
+		return fmt.Sprintf("%s: met by %s", req, strings.Join(who, ", "))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "needs %d more of {%s}", rs.Missing, strings.Join(req.Roles(), ", "))
+	seen := map[string]bool{}
+	for _, x := range rs.Excluded {
+		key := x.Identity + x.Why
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		fmt.Fprintf(&b, "; %s %s", x.Identity, x.Why)
+	}
+	for _, c := range cands {
+		for _, role := range req.Roles() {
+			if _, ok := c.roles[role]; ok && assigned[c.identity] && !slices.ContainsFunc(rs.By, func(s Signer) bool { return s.Identity == c.identity }) {
+				fmt.Fprintf(&b, "; %s already counts for another requirement (one person counts once)", c.identity)
+			}
+		}
+	}
+	return b.String()
+}
+
+func verdictNoun(v string) string {
+	if v == Reject {
+		return "rejection"
+	}
+	return "request for changes"
+}
+
+// equivocations fails the verdict if a signer whose entries count has
+// signed two histories.
+func (j *judge) equivocations() {
+	seen := map[ledger.Feed]bool{}
+	for _, r := range j.counted {
+		f := r.Entry.Feed
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		forks, err := j.l.Forks(f)
+		if err != nil {
+			j.fail("cannot read the forks of %s: %v", f, err)
+			continue
+		}
+		for _, fk := range forks {
+			ev := ForkEvidence{Identity: j.signer(r, "").Identity, Feed: f.String(), Seq: fk.Seq}
+			for _, id := range fk.IDs {
+				ev.Entries = append(ev.Entries, id.String())
+			}
+			j.v.Equivocations = append(j.v.Equivocations, ev)
+			j.fail("equivocation: %s's key %s signed %d different entries as entry %d of its feed (%s); nothing it signs counts until the key is replaced", ev.Identity, f, len(fk.IDs), fk.Seq, strings.Join(ev.Entries, ", "))
+		}
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
+}
