@@ -330,14 +330,45 @@ func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now 
 	if forked {
 		return nil, &EntryError{Feed: feed, Err: fmt.Errorf("%w: your own feed is forked (the same key signed different entries elsewhere); refusing to extend it: the key may be copied or stolen, so make a new one", ErrEquivocation)}
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, body); err != nil {
-		return nil, fmt.Errorf("body is not JSON: %w", err)
-	}
-	h := Header{Kind: kind, Feed: feed, Seq: head + 1, Time: now.UTC(), Identity: s.Identity(), Subject: subject, Body: compact.Bytes()}
+	h := Header{Kind: kind, Seq: head + 1, Time: now, Subject: subject, Body: body}
 	if len(heads) == 1 {
 		h.Prev = heads[0]
 	}
+	e, err := SignEntry(s, h)
+	if err != nil {
+		return nil, err
+	}
+	err = l.db.Update(func(txn *badger.Txn) error {
+		if err := putEntry(txn.Set, e, l.arrivals+1); err != nil {
+			return err
+		}
+		if err := putSigner(txn.Set, feed, keyBlob, e.Identity); err != nil {
+			return err
+		}
+		return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, l.arrivals+1))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to store entry: %w", err)
+	}
+	l.arrivals++
+	return e, nil
+}
+
+// SignEntry signs an entry with the header h, without storing it: the
+// feed and identity are s's, the body is compacted, and the result is
+// checked as a reader would check it. [Ledger.Append] chooses seq and
+// prev itself; SignEntry is for entries built elsewhere, such as a feed
+// written for another ledger to import.
+func SignEntry(s Signer, h Header) (*Entry, error) {
+	pub, err := ed25519Public(s.PublicKey())
+	if err != nil {
+		return nil, err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, h.Body); err != nil {
+		return nil, fmt.Errorf("body is not JSON: %w", err)
+	}
+	h.Feed, h.Identity, h.Time, h.Body = FeedOf(ed25519KeyBlob(pub)), s.Identity(), h.Time.UTC(), compact.Bytes()
 	if err := checkHeader(&h); err != nil {
 		return nil, err
 	}
@@ -356,19 +387,6 @@ func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now 
 	if err := e.Verify(); err != nil {
 		return nil, fmt.Errorf("the signer's signature does not verify: %w", err)
 	}
-	err = l.db.Update(func(txn *badger.Txn) error {
-		if err := putEntry(txn.Set, e, l.arrivals+1); err != nil {
-			return err
-		}
-		if err := putSigner(txn.Set, feed, keyBlob, e.Identity); err != nil {
-			return err
-		}
-		return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, l.arrivals+1))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("failed to store entry: %w", err)
-	}
-	l.arrivals++
 	return e, nil
 }
 
