@@ -121,7 +121,7 @@ func Request(l *ledger.Ledger, s ledger.Signer, b *evidence.Bundle, report *evid
 	if err != nil {
 		return nil, err
 	}
-	if m, _, why := t.Standing(probe(s, now)); why != "" {
+	if m, _, why := t.Standing(probe(s, now), now); why != "" {
 		return nil, fmt.Errorf("you cannot request: %s", why)
 	} else if m == nil {
 		return nil, errors.New("you are not in the keyring")
@@ -192,7 +192,7 @@ func Decide(l *ledger.Ledger, s ledger.Signer, d Decision, anchor string, now ti
 // mayAct checks that s is a keyring member at now holding role (any role
 // if role is "").
 func mayAct(t *Trust, s ledger.Signer, now time.Time, role string) error {
-	m, k, why := t.Standing(probe(s, now))
+	m, k, why := t.Standing(probe(s, now), now)
 	if why != "" {
 		return fmt.Errorf("the keyring in force would not count this: %s", why)
 	}

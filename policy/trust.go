@@ -318,8 +318,11 @@ func (t *Trust) PolicyAt(tm time.Time) *InForce { return at(t.Policies, tm) }
 func (t *Trust) RootAt(tm time.Time) *InForce { return at(t.Roots, tm) }
 
 // Standing returns the keyring member who signed e, by the keyring in
-// force when e was signed, or why no member did.
-func (t *Trust) Standing(e *ledger.Entry) (*Member, *InForce, string) {
+// force when e was signed, or why no member did. A revocation counts from
+// its revoked_at time in any keyring in force by asOf, even one adopted
+// after e was signed: a key found stolen is revoked from when it was
+// stolen, not from when the keyring said so.
+func (t *Trust) Standing(e *ledger.Entry, asOf time.Time) (*Member, *InForce, string) {
 	k := t.KeyringAt(e.Time)
 	if k == nil {
 		return nil, nil, "no keyring was in force at " + e.Time.UTC().Format(time.RFC3339)
@@ -330,6 +333,15 @@ func (t *Trust) Standing(e *ledger.Entry) (*Member, *InForce, string) {
 	}
 	if why := m.ValidAt(e.Time); why != "" {
 		return m, k, fmt.Sprintf("%s's key was %s when it signed (keyring version %d)", m.Identity, why, k.Version)
+	}
+	for _, later := range t.Keyrings {
+		if later.Since.After(asOf) || later == k {
+			continue
+		}
+		lm, ok := later.Doc.Keyring.MemberOf(e.Feed)
+		if ok && lm.RevokedAt != nil && !e.Time.Before(*lm.RevokedAt) {
+			return m, k, fmt.Sprintf("%s's key was revoked at %s by keyring version %d, before it signed", lm.Identity, lm.RevokedAt.UTC().Format(time.RFC3339), later.Version)
+		}
 	}
 	return m, k, ""
 }

@@ -309,7 +309,7 @@ func (j *judge) openBundle() error {
 func (j *judge) standing() {
 	j.who, j.why = map[ledger.ID]*Member{}, map[ledger.ID]string{}
 	for _, r := range j.recs {
-		m, _, why := j.trust.Standing(r.Entry)
+		m, _, why := j.trust.Standing(r.Entry, j.q.At)
 		if why != "" {
 			j.why[r.Entry.ID] = why
 			continue
