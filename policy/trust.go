@@ -329,7 +329,7 @@ func (t *Trust) Standing(e *ledger.Entry, asOf time.Time) (*Member, *InForce, st
 	}
 	m, ok := k.Doc.Keyring.MemberOf(e.Feed)
 	if !ok {
-		return nil, k, fmt.Sprintf("its key %s is not in keyring version %d", e.Feed, k.Version)
+		return nil, k, fmt.Sprintf("signed with a key that is not in keyring version %d", k.Version)
 	}
 	if why := m.ValidAt(e.Time); why != "" {
 		return m, k, fmt.Sprintf("%s's key was %s when it signed (keyring version %d)", m.Identity, why, k.Version)

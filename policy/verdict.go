@@ -94,8 +94,9 @@ type RequirementStatus struct {
 
 // An Exclusion is a signed approval that does not count, and why.
 type Exclusion struct {
-	Identity string `json:"identity"`
+	Identity string `json:"identity"` // as the keyring names them, else as claimed
 	Role     string `json:"role,omitempty"`
+	Key      string `json:"key"` // the signing key's fingerprint
 	Entry    string `json:"entry"`
 	Why      string `json:"why"`
 }
@@ -506,7 +507,7 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 	required := tr.RequiredRoles()
 	var excluded []Exclusion
 	exclude := func(r *Record, id, why string) {
-		excluded = append(excluded, Exclusion{Identity: id, Role: r.Body.Role, Entry: r.Entry.ID.String(), Why: why})
+		excluded = append(excluded, Exclusion{Identity: id, Role: r.Body.Role, Key: r.Entry.Feed.String(), Entry: r.Entry.ID.String(), Why: why})
 	}
 	// Each person's decisions in order; the last decision stands.
 	byPerson := map[string][]*Record{}
