@@ -226,6 +226,9 @@ func (j *judge) run() error {
 	if m.Transition.To != q.To {
 		j.fail("this bundle asks for %s, not for %s", m.Transition, q.To)
 	}
+	if m.Change == evidence.ChangeExperiment && q.To == "production" {
+		j.fail("an experiment never reaches production")
+	}
 
 	// Governance.
 	trust, err := LoadTrust(j.l, q.Anchor, q.At)

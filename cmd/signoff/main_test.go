@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,9 @@ func TestScripts(t *testing.T) {
 			"start-agent": cmdStartAgent,
 			"hold-ledger": cmdHoldLedger,
 			"perm":        cmdPerm,
+			"pubkey":      cmdPubkey,
+			"expand":      cmdExpand,
+			"now":         cmdNow,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -123,4 +127,47 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	if got := fi.Mode().Perm(); (uint64(got) == want) == neg {
 		ts.Fatalf("%s has mode %o, want %o", args[0], got, want)
 	}
+}
+
+// pubkey VAR HOME: set VAR to the key line ("ssh-ed25519 AAAA…", without
+// its comment) of HOME/keys/id_ed25519.pub, for root and keyring files.
+func cmdPubkey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: pubkey VAR HOME")
+	}
+	f := strings.Fields(ts.ReadFile(filepath.Join(args[1], "keys", "id_ed25519.pub")))
+	if len(f) < 2 {
+		ts.Fatalf("%s holds no public key line", args[1])
+	}
+	ts.Setenv(args[0], f[0]+" "+f[1])
+}
+
+var expandRE = regexp.MustCompile(`\$\{(\w+)\}`)
+
+// expand IN OUT: copy IN to OUT with each ${VAR} replaced by the value of
+// VAR in the script's environment (a key line, a digest, a time).
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: expand IN OUT")
+	}
+	out := expandRE.ReplaceAllStringFunc(ts.ReadFile(args[0]), func(m string) string {
+		return ts.Getenv(m[2 : len(m)-1])
+	})
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
+}
+
+// now VAR [DURATION]: set VAR to the time now plus DURATION (a Go
+// duration, which may be negative), in RFC 3339 UTC to the second, for
+// verify --at and for valid_from, valid_until and revoked_at.
+func cmdNow(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: now VAR [DURATION]")
+	}
+	var d time.Duration
+	if len(args) == 2 {
+		var err error
+		d, err = time.ParseDuration(args[1])
+		ts.Check(err)
+	}
+	ts.Setenv(args[0], time.Now().Add(d).UTC().Format(time.RFC3339))
 }
