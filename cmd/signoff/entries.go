@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
 )
 
 func (a *app) commentCmd() *cobra.Command {
@@ -68,13 +69,14 @@ type entryJSON struct {
 	Kind     string          `json:"kind"`
 	Time     string          `json:"time"`
 	Identity string          `json:"identity"`
+	Subject  string          `json:"subject,omitempty"`
 	Body     json.RawMessage `json:"body"`
 }
 
 func toJSON(e *ledger.Entry) entryJSON {
 	j := entryJSON{
 		ID: e.ID.String(), Feed: e.Feed.String(), Seq: e.Seq, Kind: e.Kind,
-		Time: e.Time.UTC().Format(time.RFC3339Nano), Identity: e.Identity, Body: e.Body,
+		Time: e.Time.UTC().Format(time.RFC3339Nano), Identity: e.Identity, Subject: e.Subject, Body: e.Body,
 	}
 	if !e.Prev.IsZero() {
 		j.Prev = e.Prev.String()
@@ -83,7 +85,7 @@ func toJSON(e *ledger.Entry) entryJSON {
 }
 
 func (a *app) logCmd() *cobra.Command {
-	var feed, kind string
+	var feed, kind, subject string
 	var asJSON bool
 	var limit int
 	c := &cobra.Command{
@@ -94,7 +96,8 @@ func (a *app) logCmd() *cobra.Command {
 fingerprint, kind, seq and short id. Give a short id to 'signoff show'.`,
 		Example: `  signoff log
   signoff log --kind comment --json | jq -r .body.text
-  signoff log --feed SHA256:Xy...`,
+  signoff log --feed SHA256:Xy...
+  signoff log --subject 3f9a2c --kind decision`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var q ledger.Query
@@ -116,6 +119,11 @@ fingerprint, kind, seq and short id. Give a short id to 'signoff show'.`,
 				return err
 			}
 			defer l.Close()
+			if subject != "" {
+				if q.Subject, err = policy.ResolveSubject(l, subject); err != nil {
+					return &exitError{exitUsage, fmt.Errorf("--subject: %w", err)}
+				}
+			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			n := 0
 			err = l.Entries(q, func(e *ledger.Entry) error {
@@ -144,8 +152,9 @@ fingerprint, kind, seq and short id. Give a short id to 'signoff show'.`,
 	}
 	c.Flags().StringVar(&feed, "feed", "", "only entries of this feed (a signer's key fingerprint, SHA256:…)")
 	c.Flags().StringVar(&kind, "kind", "", "only entries of this kind (comment, decision, …)")
+	c.Flags().StringVar(&subject, "subject", "", "only entries about this bundle (its digest, or at least 6 hex digits of it)")
 	c.Flags().IntVarP(&limit, "limit", "n", 0, "at most this many entries (0: all)")
-	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line: id, feed, seq, prev, kind, time, identity, body")
+	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line: id, feed, seq, prev, kind, time, identity, subject, body")
 	return c
 }
 
