@@ -360,3 +360,66 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+func (a *app) governanceCmd() *cobra.Command {
+	var root, at string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "governance",
+		Short: "Which root, keyring and policy are in force, since when, and what is pending",
+		Long: `Show the governance history this ledger proves: each root, keyring and
+policy version that came into force, when, and which admins' adoptions put
+it there; documents adopted by fewer admins than it takes (pending); and
+warnings, such as a version adopted below the one in force.`,
+		Example: `  signoff governance
+  signoff governance --json | jq '.policies[-1].digest'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			when := time.Now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usageError("--at %q is not an RFC 3339 time", at)
+				}
+				when = t
+			}
+			l, err := a.openLedger()
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			anchor, err := a.anchor(root, l)
+			if err != nil {
+				return err
+			}
+			t, err := policy.LoadTrust(l, anchor, when)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, t)
+			}
+			fmt.Fprintf(a.stdout, "trusting root %s\n", t.Anchor)
+			for _, list := range [][]*policy.InForce{t.Roots, t.Keyrings, t.Policies} {
+				for _, d := range list {
+					var who []string
+					for _, s := range d.Adopters {
+						who = append(who, s.Identity)
+					}
+					fmt.Fprintf(a.stdout, "%-8s v%-3d %s  in force since %s  adopted by %s\n", d.Kind, d.Version, d.Digest, d.Since.UTC().Format(time.RFC3339), strings.Join(who, ", "))
+				}
+			}
+			for _, d := range t.Pending {
+				fmt.Fprintf(a.stdout, "%-8s v%-3d %s  pending: %d adoption(s) so far\n", d.Kind, d.Version, d.Digest, len(d.Adopters))
+			}
+			for _, w := range t.Warnings {
+				fmt.Fprintf(a.stdout, "warning: %s\n", safeText(w))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&root, "root", "", "the digest of the root to trust (default: the root this home pinned)")
+	c.Flags().StringVar(&at, "at", "", "as of this time (RFC 3339) instead of now")
+	c.Flags().BoolVar(&asJSON, "json", false, "the history as JSON: anchor, roots, keyrings, policies, pending, warnings")
+	return c
+}

@@ -109,7 +109,7 @@ else ~/.signoff.`,
 	}
 	root.AddGroup(&cobra.Group{ID: "trust", Title: "Trust and the verdict:"})
 	for _, c := range []*cobra.Command{
-		a.initCmd(), a.adoptCmd(), a.requestCmd(), a.decideCmd(), a.verifyCmd(), a.statusCmd(),
+		a.initCmd(), a.adoptCmd(), a.governanceCmd(), a.requestCmd(), a.decideCmd(), a.verifyCmd(), a.statusCmd(),
 		a.emergencyCmd(), a.incidentReviewCmd(), a.restrictCmd(), a.promoteCmd(), a.deprecateCmd(),
 	} {
 		c.GroupID = "trust"
