@@ -240,6 +240,7 @@ func FuzzParseLine(f *testing.F) {
 	for _, e := range es {
 		f.Add(e.MarshalLine())
 	}
+	f.Add(seedSubjectEntry(f).MarshalLine())
 	e := es[1]
 	p, s := seedB64(e.Payload), seedB64(e.Signature)
 	for _, line := range []string{
@@ -317,7 +318,21 @@ func checkParsedEntry(t *testing.T, e *Entry) {
 
 func sameHeader(a, b *Header) bool {
 	return a.Kind == b.Kind && a.Feed == b.Feed && a.Seq == b.Seq && a.Prev == b.Prev &&
-		a.Time.Equal(b.Time) && a.Identity == b.Identity && bytes.Equal(a.Body, b.Body)
+		a.Time.Equal(b.Time) && a.Identity == b.Identity && a.Subject == b.Subject && bytes.Equal(a.Body, b.Body)
+}
+
+// seedSubjectEntry returns an entry about a subject, signed by a fixed
+// key: the seed export predates the subject field.
+func seedSubjectEntry(t testing.TB) *Entry {
+	t.Helper()
+	e, err := SignEntry(fixedSigner(t, "alice", "alice@example.com"), Header{
+		Kind: "decision", Seq: 1, Time: t0, Subject: BlobDigest([]byte("seed bundle")),
+		Body: []byte(`{"verdict":"approve","role":"risk","reason":"ok"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func FuzzParsePayload(f *testing.F) {
@@ -327,6 +342,8 @@ func FuzzParsePayload(f *testing.F) {
 	}
 	p := string(es[1].Payload) // seq 1, with identity
 	q := string(es[3].Payload) // seq 2
+	sp := string(seedSubjectEntry(f).Payload)
+	subj := `,"subject":"` + BlobDigest([]byte("seed bundle")) + `"`
 	for _, s := range []string{
 		``, `{}`, `{"v":1}`,
 		strings.Replace(p, `"v":1`, `"v":2`, 1),
@@ -351,6 +368,18 @@ func FuzzParsePayload(f *testing.F) {
 		`{"v":1,"kind":"comment","feed":"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":1,"prev":"","time":"1970-01-01T00:00:00Z","body":{}}`,
 		`{"v":1,"kind":"comment","feed":"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB","seq":1,"prev":"","time":"1970-01-01T00:00:00Z","body":{}}`,
 		`{"v":1,"kind":"comment","feed":"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":1,"prev":"","time":"2200-12-31T23:59:59.999999999Z","body":{}}`,
+		// The subject field: after the identity, or the time if none.
+		sp,
+		strings.Replace(p, `,"body":`, subj+`,"body":`, 1),
+		strings.Replace(q, `,"body":`, `,"subject":"model-a.v2_x:1","body":`, 1),
+		`{"v":1,"kind":"comment","feed":"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":1,"prev":"","time":"1970-01-01T00:00:00Z","subject":"a","body":{}}`,
+		`{"v":1,"kind":"comment","feed":"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":1,"prev":"","time":"1970-01-01T00:00:00Z","subject":"` + strings.Repeat("z", 128) + `","body":{}}`,
+		`{"v":1,"kind":"comment","feed":"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":1,"prev":"","time":"1970-01-01T00:00:00Z","subject":"` + strings.Repeat("z", 129) + `","body":{}}`,
+		strings.Replace(sp, subj, `,"subject":""`, 1),
+		strings.Replace(sp, subj, strings.ToUpper(subj), 1),
+		strings.Replace(sp, subj, `,"subject":"model a"`, 1),
+		strings.Replace(sp, subj, subj+subj, 1),
+		strings.Replace(strings.Replace(sp, subj, "", 1), `,"identity"`, subj+`,"identity"`, 1),
 	} {
 		f.Add([]byte(s))
 	}
