@@ -48,6 +48,8 @@ func (l *Ledger) PutBlob(data []byte) (string, error) {
 	}
 	digest := BlobDigest(data)
 	k, _ := blobKey(digest)
+	l.mu.Lock() // not while an import may roll back what it staged
+	defer l.mu.Unlock()
 	err := l.db.Update(func(txn *badger.Txn) error {
 		if ok, err := exists(txn, k); err != nil || ok {
 			return err

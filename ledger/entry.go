@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,8 +83,8 @@ type Header struct {
 	Time     time.Time
 	Identity string // the identity the signer claims; may be empty
 	// Subject names what the entry is about, for the subject index (a
-	// bundle digest, for example); may be empty. The ledger gives it no
-	// meaning beyond that.
+	// bundle digest, for example): up to [MaxSubjects] subjects separated
+	// by commas, or empty. The ledger gives them no meaning beyond that.
 	Subject string
 	Body    json.RawMessage
 }
@@ -155,7 +156,7 @@ func checkHeader(h *Header) error {
 		}
 	}
 	if h.Subject != "" {
-		if err := CheckSubject(h.Subject); err != nil {
+		if err := checkSubjects(h.Subject); err != nil {
 			return err
 		}
 	}
@@ -188,6 +189,9 @@ func CheckKind(kind string) error {
 	return nil
 }
 
+// MaxSubjects bounds how many subjects one entry may name.
+const MaxSubjects = 4
+
 // CheckSubject reports whether s can name an entry's subject: 1 to 128
 // lowercase letters, digits and : . _ -.
 func CheckSubject(s string) error {
@@ -201,6 +205,38 @@ func CheckSubject(s string) error {
 		}
 	}
 	return nil
+}
+
+// checkSubjects reports whether s names 1 to [MaxSubjects] subjects,
+// separated by commas, each valid and none twice.
+func checkSubjects(s string) error {
+	parts := strings.Split(s, ",")
+	if len(parts) > MaxSubjects {
+		return fmt.Errorf("an entry names at most %d subjects, not %d", MaxSubjects, len(parts))
+	}
+	for i, p := range parts {
+		if err := CheckSubject(p); err != nil {
+			return err
+		}
+		if slices.Contains(parts[:i], p) {
+			return fmt.Errorf("subject %q is named twice", truncate(p, 40))
+		}
+	}
+	return nil
+}
+
+// Subjects returns the subjects the entry names: none, or up to
+// [MaxSubjects].
+func (h *Header) Subjects() []string {
+	if h.Subject == "" {
+		return nil
+	}
+	return strings.Split(h.Subject, ",")
+}
+
+// About reports whether the entry names subject among its subjects.
+func (h *Header) About(subject string) bool {
+	return h.Subject != "" && slices.Contains(h.Subjects(), subject)
 }
 
 // CheckIdentity reports whether id can name a signer: 1 to 254 of the

@@ -125,11 +125,11 @@ func (l *Ledger) Import(r io.Reader, opts ImportOptions) (*ImportResult, error) 
 	} else {
 		wb.Cancel()
 	}
-	if err == nil && im.arrival > base {
+	if err == nil && (im.arrival > base || len(im.blobs) > 0) {
 		err = im.commit()
 	}
 	if err != nil {
-		if im.arrival > base {
+		if im.arrival > base || len(im.blobs) > 0 {
 			if rerr := l.rollback(base); rerr != nil {
 				return nil, fmt.Errorf("%w; and failed to remove the entries staged: %v (reopen the ledger to retry)", err, rerr)
 			}
@@ -151,6 +151,7 @@ type importer struct {
 	feeds  map[Feed]*importFeed
 	inFile map[ID]bool // new entries staged from this file
 	forks  [][]byte    // fork markers to commit
+	blobs  [][]byte    // markers of the blobs staged, removed on commit
 }
 
 // importFeed is what the import knows of one feed in the file.
@@ -215,7 +216,7 @@ func (im *importer) run(r io.Reader) (*ImportResult, error) {
 	}
 
 	scan := bufio.NewScanner(r)
-	scan.Buffer(make([]byte, 64<<10), maxBlobLine+1)
+	scan.Buffer(make([]byte, 64<<10), maxBlobLine+2) // and a CR
 	line := 0
 	err := im.l.db.View(func(txn *badger.Txn) error {
 		for scan.Scan() {
@@ -239,9 +240,15 @@ func (im *importer) run(r io.Reader) (*ImportResult, error) {
 				if ok, err := exists(txn, k); err != nil {
 					return err
 				} else if !ok && !failed() {
+					// The marker goes first: a rollback finds the blob by it.
+					marker := append([]byte{pBlobStaged}, k[1:]...)
+					if err := im.wb.Set(marker, nil); err != nil {
+						return err
+					}
 					if err := im.wb.Set(k, data); err != nil {
 						return err
 					}
+					im.blobs = append(im.blobs, marker)
 				}
 				continue
 			}
@@ -403,6 +410,11 @@ func (im *importer) commit() error {
 		}
 		for _, k := range im.forks {
 			if err := txn.Set(k, nil); err != nil {
+				return err
+			}
+		}
+		for _, k := range im.blobs {
+			if err := txn.Delete(k); err != nil {
 				return err
 			}
 		}

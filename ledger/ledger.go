@@ -35,6 +35,7 @@ const (
 	pKind       = 'n' // kind 0 unixnano(8) id(32) -> nothing
 	pSubject    = 's' // subject 0 unixnano(8) id(32) -> nothing
 	pBlob       = 'b' // sha256(32) -> blob
+	pBlobStaged = 'B' // sha256(32) -> nothing: a blob an unfinished import wrote
 )
 
 // committedKey holds the number of entries committed: arrivals above it
@@ -210,14 +211,20 @@ func (l *Ledger) recoverImport() error {
 		}
 	}
 	l.arrivals = committed
-	if last > committed {
+	staged := false
+	l.db.View(func(txn *badger.Txn) error {
+		staged = hasPrefix(txn, []byte{pBlobStaged})
+		return nil
+	})
+	if last > committed || staged {
 		return l.rollback(committed)
 	}
 	return nil
 }
 
 // rollback removes the entries that arrived after the first committed
-// ones: the staged part of an import that failed or was cut off.
+// ones, and the blobs marked staged: what an import that failed or was cut
+// off wrote.
 // Committed entries are never touched. Each arrival key holds everything
 // needed to name its entry's other keys and is written before them, so an
 // entry staged only in part is removed too; the arrival keys go last, so a
@@ -238,6 +245,13 @@ func (l *Ledger) rollback(committed uint64) error {
 				return err
 			}
 			staged = append(staged, keys...)
+		}
+		bt := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlobStaged}})
+		defer bt.Close()
+		for bt.Rewind(); bt.Valid(); bt.Next() {
+			marker := bt.Item().KeyCopy(nil)
+			staged = append(staged, append([]byte{pBlob}, marker[1:]...))
+			arrivals = append(arrivals, marker)
 		}
 		return nil
 	})
@@ -295,7 +309,9 @@ func stagedKeys(v []byte) ([][]byte, error) {
 	}
 	keys := [][]byte{entryKey(feed, seq, id), idKey(id), append(u64Key(pTime, t), id[:]...), indexKey(pKind, string(kind), t, id)}
 	if len(subject) > 0 {
-		keys = append(keys, indexKey(pSubject, string(subject), t, id))
+		for _, s := range strings.Split(string(subject), ",") {
+			keys = append(keys, indexKey(pSubject, s, t, id))
+		}
 	}
 	return keys, nil
 }
@@ -307,8 +323,9 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 	return l.AppendSubject(s, kind, "", body, now)
 }
 
-// AppendSubject is [Ledger.Append] for an entry about subject (see
-// [CheckSubject]), which [Ledger.Subject] finds it by.
+// AppendSubject is [Ledger.Append] for an entry about subject: one or, separated
+// by commas, up to [MaxSubjects] (see [CheckSubject]), by each of which a
+// [Query] finds it.
 func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now time.Time) (*Entry, error) {
 	pub, err := ed25519Public(s.PublicKey())
 	if err != nil {
@@ -403,14 +420,14 @@ func putEntry(set func(k, v []byte) error, e *Entry, arrival uint64) error {
 		{idKey(e.ID), av[:40]},
 		{timeKey(e), nil},
 		{indexKey(pKind, e.Kind, t, e.ID), nil},
-		{indexKey(pSubject, e.Subject, t, e.ID), nil},
 	}
-	n := len(writes)
-	if e.Subject == "" {
-		n--
-	}
-	for _, w := range writes[:n] {
+	for _, w := range writes {
 		if err := set(w[0], w[1]); err != nil {
+			return err
+		}
+	}
+	for _, s := range e.Subjects() {
+		if err := set(indexKey(pSubject, s, t, e.ID), nil); err != nil {
 			return err
 		}
 	}
@@ -549,7 +566,7 @@ func (l *Ledger) Resolve(prefix string) (ID, error) {
 type Query struct {
 	Feed    *Feed  // only this feed
 	Kind    string // only this kind
-	Subject string // only entries about this subject
+	Subject string // only entries naming this subject (one, no commas)
 }
 
 // Entries calls fn for each entry that q selects, newest first by signing
@@ -587,7 +604,7 @@ func (l *Ledger) Entries(q Query, fn func(*Entry) error) error {
 			if err != nil {
 				return err
 			}
-			if q.Kind != "" && e.Kind != q.Kind || q.Subject != "" && e.Subject != q.Subject {
+			if q.Kind != "" && e.Kind != q.Kind || q.Subject != "" && !e.About(q.Subject) {
 				continue
 			}
 			if err := fn(e); err != nil {

@@ -670,3 +670,44 @@ func TestForks(t *testing.T) {
 	}
 	hasEquivocation(t, "Forks after export and import", forks, bobFeed, 2, es[1].ID, other.ID)
 }
+
+// TestSeveralSubjects: an entry may name up to MaxSubjects subjects, and
+// each query by one of them finds it; a failed import removes every index
+// key it wrote for them.
+func TestSeveralSubjects(t *testing.T) {
+	l := openTest(t)
+	s := testSigner(t, "erin@example.com")
+	e, err := l.AppendSubject(s, "request", "sha256:aa,mv:bb", []byte(`{"n":1}`), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{"sha256:aa", "mv:bb"} {
+		var got []ID
+		if err := l.Entries(Query{Subject: subj}, func(x *Entry) error { got = append(got, x.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0] != e.ID {
+			t.Errorf("Entries(subject %s) = %v, want [%s]", subj, got, e.ID)
+		}
+	}
+	if !e.About("mv:bb") || e.About("mv:b") || e.About("sha256:aa,mv:bb") {
+		t.Error("About does not match whole subjects")
+	}
+	for _, bad := range []string{"a,a", "a,b,c,d,e", "a,", ",a", "a,B"} {
+		if _, err := l.AppendSubject(s, "request", bad, []byte(`{}`), t0); err == nil {
+			t.Errorf("AppendSubject(%q) succeeded", bad)
+		}
+	}
+	// The staged keys of an arrival name every subject's index key.
+	keys, err := stagedKeys(arrivalValue(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{string(indexKey(pSubject, "sha256:aa", uint64(e.Time.UnixNano()), e.ID)): true, string(indexKey(pSubject, "mv:bb", uint64(e.Time.UnixNano()), e.ID)): true}
+	for _, k := range keys {
+		delete(want, string(k))
+	}
+	if len(want) != 0 {
+		t.Errorf("stagedKeys misses %d subject index keys", len(want))
+	}
+}
