@@ -406,6 +406,16 @@ func (k *Keyring) MemberOf(f ledger.Feed) (*Member, bool) {
 	return &k.Members[i], true
 }
 
+// Member returns the member with identity.
+func (k *Keyring) Member(identity string) (*Member, bool) {
+	for i := range k.Members {
+		if k.Members[i].Identity == identity {
+			return &k.Members[i], true
+		}
+	}
+	return nil, false
+}
+
 // ValidAt says why m's keys may not sign at t, or "" if they may.
 func (m *Member) ValidAt(t time.Time) string {
 	switch {

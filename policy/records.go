@@ -108,6 +108,12 @@ func ParseBody(kind string, body []byte) (*Body, error) {
 	if err := b.check(kind); err != nil {
 		return nil, fmt.Errorf("%s body: %v", kind, err)
 	}
+	// One body, one reading: JSON lets a key repeat, match in any case,
+	// or be followed by more, and two readers may then disagree on what
+	// was signed. Only the form Marshal writes is accepted.
+	if !bytes.Equal(b.Marshal(), body) {
+		return nil, fmt.Errorf("%s body is not in signoff's one written form (keys in order, each once, lowercase, nothing after)", kind)
+	}
 	return &b, nil
 }
 

@@ -32,6 +32,8 @@ type Trust struct {
 	Policies []*InForce `json:"policies"`
 	Pending  []*InForce `json:"pending,omitempty"` // adopted, not (yet) in force
 	Warnings []string   `json:"warnings,omitempty"`
+
+	anchor *InForce
 }
 
 // InForce is a governance document, when it came into force (zero if it
@@ -116,7 +118,7 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 	} else if d := docs[anchor]; d == nil || d.Kind != KindRoot {
 		return nil, fmt.Errorf("root %s is not adopted in this ledger (import the ledger that holds it, or check --root)", anchor)
 	}
-	t.Anchor = anchor
+	t.Anchor, t.anchor = anchor, docs[anchor]
 
 	// Candidates in a fixed order: by version, then digest.
 	cands := make([]*InForce, 0, len(docs))
@@ -140,7 +142,7 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 		if !d.Since.IsZero() {
 			continue
 		}
-		if d.Kind != KindRoot && d.Version <= t.current(d.Kind).Version && len(admins(root.Doc.Root, d.records)) >= root.Doc.Root.Threshold {
+		if d.Kind != KindRoot && d.Version <= t.current(d.Kind).Version && len(admins(root.Doc.Root, t.countable(d.records))) >= root.Doc.Root.Threshold {
 			t.warn("%s version %d (%s) was adopted while version %d was in force: versions only go up, so it is ignored", d.Kind, d.Version, shortDigest(d.Digest), t.current(d.Kind).Version)
 			continue
 		}
@@ -191,6 +193,23 @@ func pickAnchor(docs map[string]*InForce, adoptions []*Record) (string, error) {
 	}
 	slices.Sort(ds)
 	return "", fmt.Errorf("%d different version-%d roots are adopted here (%s): say which to trust with --root", len(found), found[0].Version, strings.Join(ds, ", "))
+}
+
+// countable returns the adoptions signed by an admin of the root in force
+// when they were signed: an adoption signed before its signer became an
+// admin does not count later.
+func (t *Trust) countable(recs []*Record) []*Record {
+	var out []*Record
+	for _, a := range recs {
+		r := t.RootAt(a.Entry.Time)
+		if r == nil {
+			r = t.anchor // before the first root was in force: its admins
+		}
+		if _, ok := r.Doc.Root.AdminOf(a.Entry.Feed); ok {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // admins returns the distinct admins of r among the signers of recs.
@@ -265,15 +284,15 @@ func (t *Trust) advance(cands []*InForce, now time.Time) bool {
 		case root == nil || d.Version <= t.current(d.Kind).Version:
 			continue
 		case d.Kind == KindRoot:
-			if len(admins(root.Doc.Root, d.records)) < root.Doc.Root.Threshold || len(admins(d.Doc.Root, d.records)) < d.Doc.Root.Threshold {
+			if len(admins(root.Doc.Root, t.countable(d.records))) < root.Doc.Root.Threshold || len(admins(d.Doc.Root, d.records)) < d.Doc.Root.Threshold {
 				continue
 			}
 			counted = d.records
 		default:
-			if len(admins(root.Doc.Root, d.records)) < root.Doc.Root.Threshold {
+			counted = t.countable(d.records)
+			if len(admins(root.Doc.Root, counted)) < root.Doc.Root.Threshold {
 				continue
 			}
-			counted = d.records
 		}
 		d.Since = now
 		named := root

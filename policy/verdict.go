@@ -174,8 +174,8 @@ type judge struct {
 	// standing of each record's signer, by entry id
 	who map[ledger.ID]*Member
 	why map[ledger.ID]string
-	// counted holds the records the verdict rests on.
-	counted []*Record
+	// forked holds the feeds of signers in standing that equivocated.
+	forked map[ledger.Feed]bool
 }
 
 func (j *judge) fail(format string, args ...any) {
@@ -252,6 +252,9 @@ func (j *judge) run() error {
 		return nil
 	}
 	j.standing()
+	if err := j.equivocations(); err != nil {
+		return err
+	}
 
 	// Gates, re-evaluated from the evidence.
 	if err := j.gates(); err != nil {
@@ -262,7 +265,6 @@ func (j *judge) run() error {
 	restrictedAt := j.restricted()
 	emergency := j.emergency(restrictedAt)
 	j.quorum(requesters, restrictedAt, emergency)
-	j.equivocations()
 	if len(v.Reasons) == 0 {
 		v.Path = "standard"
 		if emergency {
@@ -387,9 +389,12 @@ func (j *judge) requests() []string {
 			j.warn("request %s does not count: %s", r.Entry.ID.Short(), why)
 			continue
 		}
+		if j.forked[r.Entry.Feed] {
+			j.warn("request %s does not count: its signer equivocated", r.Entry.ID.Short())
+			continue
+		}
 		s := j.signer(r, "")
 		j.v.Requests = append(j.v.Requests, s)
-		j.counted = append(j.counted, r)
 		if !slices.Contains(ids, s.Identity) {
 			ids = append(ids, s.Identity)
 		}
@@ -450,9 +455,11 @@ func (j *judge) emergency(restrictedAt time.Time) bool {
 		case r.Entry.Time.Before(restrictedAt):
 			j.warn("emergency %s by %s predates the restriction and does not count", r.Entry.ID.Short(), m.Identity)
 			continue
+		case j.forked[r.Entry.Feed]:
+			j.warn("emergency %s by %s does not count: their key equivocated", r.Entry.ID.Short(), m.Identity)
+			continue
 		}
 		st.Invoked = append(st.Invoked, s)
-		j.counted = append(j.counted, r)
 		if !slices.Contains(ids, s.Identity) {
 			ids = append(ids, s.Identity)
 			if len(ids) == e.Count {
@@ -528,6 +535,10 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 			exclude(r, mem.Identity, fmt.Sprintf("signed as %s, a role the keyring does not give them (they hold %s)", r.Body.Role, strings.Join(mem.Roles, ", ")))
 			continue
 		}
+		if j.forked[r.Entry.Feed] {
+			exclude(r, mem.Identity, "signed with a key that signed two histories (equivocation): nothing it signs counts")
+			continue
+		}
 		if _, ok := byPerson[mem.Identity]; !ok {
 			people = append(people, mem.Identity)
 		}
@@ -539,9 +550,12 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 		last := ds[len(ds)-1]
 		if last.Body.Verdict != Approve {
 			if slices.Contains(required, last.Body.Role) {
+				if why := j.stillHolds(id, last.Body.Role); why != "" {
+					j.warn("the %s by %s no longer blocks: %s", verdictNoun(last.Body.Verdict), id, why)
+					continue
+				}
 				d := Decided{Signer: j.signer(last, last.Body.Role), Verdict: last.Body.Verdict, Reason: last.Body.Reason, Ticket: last.Body.Ticket}
 				j.v.Rejections = append(j.v.Rejections, d)
-				j.counted = append(j.counted, last)
 				if !emergency {
 					j.fail("%s by %s (%s) at %s blocks until they approve: %s", verdictNoun(last.Body.Verdict), id, last.Body.Role, last.Entry.Time.UTC().Format(time.RFC3339), oneLine(last.Body.Reason))
 				}
@@ -626,7 +640,9 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 			r := c.roles[role]
 			rs.By = append(rs.By, j.signer(r, role))
 			assigned[c.identity] = true
-			j.counted = append(j.counted, r)
+			if r.Body.Gates != "" && r.Body.Gates != GateDigest(j.v.Gates) {
+				j.warn("%s approved having seen other gate results than these (signed %s): the policy or the evaluation changed since", c.identity, shortDigest(r.Body.Gates))
+			}
 		}
 		slices.SortFunc(rs.By, func(a, b Signer) int { return a.Time.Compare(b.Time) })
 		rs.Missing = req.Count - len(rs.By)
@@ -680,30 +696,54 @@ func verdictNoun(v string) string {
 	return "request for changes"
 }
 
-// equivocations fails the verdict if a signer whose entries count has
-// signed two histories.
-func (j *judge) equivocations() {
+// equivocations finds the signers in standing whose keys signed two
+// histories: nothing such a key signs counts, and the verdict fails with
+// the evidence.
+func (j *judge) equivocations() error {
+	j.forked = map[ledger.Feed]bool{}
 	seen := map[ledger.Feed]bool{}
-	for _, r := range j.counted {
+	for _, r := range j.recs {
 		f := r.Entry.Feed
-		if seen[f] {
+		if seen[f] || j.who[r.Entry.ID] == nil {
 			continue
 		}
 		seen[f] = true
 		forks, err := j.l.Forks(f)
 		if err != nil {
-			j.fail("cannot read the forks of %s: %v", f, err)
-			continue
+			return err
 		}
 		for _, fk := range forks {
+			j.forked[f] = true
 			ev := ForkEvidence{Identity: j.signer(r, "").Identity, Feed: f.String(), Seq: fk.Seq}
 			for _, id := range fk.IDs {
 				ev.Entries = append(ev.Entries, id.String())
 			}
 			j.v.Equivocations = append(j.v.Equivocations, ev)
-			j.fail("equivocation: %s's key %s signed %d different entries as entry %d of its feed (%s); nothing it signs counts until the key is replaced", ev.Identity, f, len(fk.IDs), fk.Seq, strings.Join(ev.Entries, ", "))
+			msg := fmt.Sprintf("equivocation: %s's key %s signed %d different entries as entry %d of its feed (%s); nothing it signs counts", ev.Identity, f, len(fk.IDs), fk.Seq, strings.Join(ev.Entries, ", "))
+			if _, still := j.trust.KeyringAt(j.q.At).Doc.Keyring.MemberOf(f); still {
+				j.fail("%s, and the keyring in force still lists the key: replace it", msg)
+			} else {
+				j.warn("%s; the keyring in force no longer lists the key", msg)
+			}
 		}
 	}
+	return nil
+}
+
+// stillHolds says why identity no longer holds role by the keyring in
+// force at the time judged, or "" if they do.
+func (j *judge) stillHolds(identity, role string) string {
+	k := j.trust.KeyringAt(j.q.At)
+	m, ok := k.Doc.Keyring.Member(identity)
+	switch {
+	case !ok:
+		return fmt.Sprintf("keyring version %d no longer lists them", k.Version)
+	case !m.HasRole(role):
+		return fmt.Sprintf("keyring version %d no longer gives them the role %s", k.Version, role)
+	case m.ValidAt(j.q.At) != "":
+		return "their keys are " + m.ValidAt(j.q.At)
+	}
+	return ""
 }
 
 func oneLine(s string) string {
