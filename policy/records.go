@@ -2,6 +2,8 @@ package policy
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,15 +236,42 @@ type Record struct {
 // Time is when the record was signed.
 func (r *Record) Time() time.Time { return r.Entry.Time }
 
-// ReadRecord parses the body of e. The entry's subject index must name the
-// subject's bundle, so that a record cannot hide from a subject's reads.
+// VersionSubject is the subject index name of a model version, under
+// which requests and the records about a version are found by model and
+// version: "mv:" and 40 hex digits of a hash of both.
+func VersionSubject(model, version string) string {
+	sum := sha256.Sum256([]byte(model + "\x00" + version))
+	return "mv:" + hex.EncodeToString(sum[:20])
+}
+
+// ReadRecord parses the body of e. The entry's subjects must name the
+// subject's bundle, so that a record cannot hide from a subject's reads,
+// and nothing else but its model version.
 func ReadRecord(e *ledger.Entry) (*Record, error) {
 	b, err := ParseBody(e.Kind, e.Body)
 	if err != nil {
 		return nil, err
 	}
-	if b.Subject != nil && e.Subject != b.Subject.Bundle {
-		return nil, fmt.Errorf("entry is indexed under %q but its body is about %s", e.Subject, b.Subject.Bundle)
+	if s := b.Subject; s != nil {
+		if !e.About(s.Bundle) {
+			return nil, fmt.Errorf("entry is indexed under %q but its body is about %s", e.Subject, s.Bundle)
+		}
+		for _, name := range e.Subjects() {
+			if name != s.Bundle && name != VersionSubject(s.Model, s.Version) {
+				return nil, fmt.Errorf("entry is indexed under %q, which its body (%s) is not about", name, s)
+			}
+		}
+	} else if e.Subject != "" {
+		return nil, errors.New("a governance document is not indexed under a subject")
 	}
 	return &Record{Entry: e, Body: b}, nil
+}
+
+// indexOf returns the subjects a record about s is indexed under.
+func indexOf(kind string, s Subject) string {
+	switch kind {
+	case KindRequest, KindRestrict, KindPromote, KindDeprecate:
+		return s.Bundle + "," + VersionSubject(s.Model, s.Version)
+	}
+	return s.Bundle
 }

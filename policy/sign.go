@@ -139,7 +139,7 @@ func Request(l *ledger.Ledger, s ledger.Signer, b *evidence.Bundle, report *evid
 	subj := subjectOfManifest(m, st.Digest)
 	body := &Body{Subject: &subj, Tier: m.RiskTier, Change: m.Change, Authors: m.Authors, Evidence: files,
 		Policy: pol.Digest, Gates: GateDigest(results), Results: results}
-	e, err := l.AppendSubject(s, KindRequest, subj.Bundle, body.Marshal(), now)
+	e, err := l.AppendSubject(s, KindRequest, indexOf(KindRequest, subj), body.Marshal(), now)
 	if err != nil {
 		return nil, err
 	}
@@ -227,31 +227,40 @@ func Sign(l *ledger.Ledger, s ledger.Signer, n Note, anchor string, now time.Tim
 	if err := b.check(n.Kind); err != nil {
 		return nil, err
 	}
-	return l.AppendSubject(s, n.Kind, n.Subject.Bundle, b.Marshal(), now)
+	return l.AppendSubject(s, n.Kind, indexOf(n.Kind, n.Subject), b.Marshal(), now)
 }
 
 // FindBundle returns the bundle of the latest request to move model
-// version to stage to.
-func FindBundle(l *ledger.Ledger, model, version, to string) (string, error) {
-	var found *Record
-	err := l.Entries(ledger.Query{Kind: KindRequest}, func(e *ledger.Entry) error {
+// version to stage to ("" for any stage). It reads only that version's
+// requests, and counts only those whose signature verifies and, if trust
+// is given, whose signer the keyring in force gave standing (judged as of
+// at).
+func FindBundle(l *ledger.Ledger, model, version, to string, trust *Trust, at time.Time) (string, error) {
+	found := ""
+	err := l.Entries(ledger.Query{Subject: VersionSubject(model, version), Kind: KindRequest}, func(e *ledger.Entry) error {
 		r, err := ReadRecord(e)
-		if err != nil {
+		if err != nil || e.Verify() != nil {
 			return nil
 		}
 		s := r.Body.Subject
-		if s.Model == model && s.Version == version && (to == "" || s.To == to) && (found == nil || byTime(found, r) < 0) {
-			found = r
+		if s.Model != model || s.Version != version || to != "" && s.To != to {
+			return nil
 		}
-		return nil
+		if trust != nil {
+			if _, _, why := trust.Standing(e, at); why != "" {
+				return nil
+			}
+		}
+		found = s.Bundle
+		return ledger.ErrStop // newest first
 	})
 	if err != nil {
 		return "", err
 	}
-	if found == nil {
+	if found == "" {
 		return "", fmt.Errorf("%w: no request for %s %s to %s", ErrUnknownSubject, model, version, cmp.Or(to, "any stage"))
 	}
-	return found.Body.Subject.Bundle, nil
+	return found, nil
 }
 
 // GateResults evaluates the bundle's gates under the policy in force at

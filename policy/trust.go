@@ -11,8 +11,11 @@ import (
 	"github.com/signoff-dev/signoff/ledger"
 )
 
-// ErrNoRoot is returned when a ledger holds no root to trust.
-var ErrNoRoot = errors.New("no root is adopted in this ledger")
+// Errors of choosing the root to trust.
+var (
+	ErrNoRoot        = errors.New("no root is adopted in this ledger")
+	ErrAmbiguousRoot = errors.New("more than one first root is adopted here")
+)
 
 // Trust is the governance history a ledger proves: which root, keyring
 // and policy were in force from when. It is computed from the signed
@@ -192,7 +195,7 @@ func pickAnchor(docs map[string]*InForce, adoptions []*Record) (string, error) {
 		ds = append(ds, d.Digest)
 	}
 	slices.Sort(ds)
-	return "", fmt.Errorf("%d different version-%d roots are adopted here (%s): say which to trust with --root", len(found), found[0].Version, strings.Join(ds, ", "))
+	return "", fmt.Errorf("%w: %d different version-%d roots (%s); say which to trust with --root", ErrAmbiguousRoot, len(found), found[0].Version, strings.Join(ds, ", "))
 }
 
 // countable returns the adoptions signed by an admin of the root in force

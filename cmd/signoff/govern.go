@@ -41,7 +41,9 @@ func (a *app) anchor(flag string, l *ledger.Ledger) (string, error) {
 		return d, nil
 	}
 	t, err := policy.LoadTrust(l, "", time.Now())
-	if err != nil {
+	if errors.Is(err, policy.ErrAmbiguousRoot) {
+		return "", &exitError{exitUsage, err}
+	} else if err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(pin, []byte(t.Anchor+"\n"), 0o600); err != nil {

@@ -49,8 +49,9 @@ func (r *resolved) close() {
 
 // resolve finds the bundle: a sealed, intact directory, or one the ledger
 // holds entries about. to narrows --model and --version to requests for
-// that stage.
-func (f *subjectFlags) resolve(l *ledger.Ledger, args []string, to string) (*resolved, error) {
+// that stage, signed by someone the trust history, if given, gave
+// standing at the time at.
+func (f *subjectFlags) resolve(l *ledger.Ledger, args []string, to string, trust *policy.Trust, at time.Time) (*resolved, error) {
 	n := 0
 	for _, given := range []bool{len(args) > 0, f.subject != "", f.model != "" || f.version != ""} {
 		if given {
@@ -93,7 +94,7 @@ func (f *subjectFlags) resolve(l *ledger.Ledger, args []string, to string) (*res
 	if f.model == "" || f.version == "" {
 		return nil, usageError("--model and --version go together")
 	}
-	d, err := policy.FindBundle(l, f.model, f.version, to)
+	d, err := policy.FindBundle(l, f.model, f.version, to, trust, at)
 	if err != nil {
 		return nil, &exitError{exitUsage, err}
 	}
@@ -161,7 +162,7 @@ match it. You must be in the keyring in force.`,
 			defer l.Close()
 			anchor, err := a.anchor(root, l)
 			if err != nil {
-				return &exitError{exitFailed, err}
+				return err
 			}
 			stop := a.busy("computing metrics, 95% intervals and fairness")
 			report, err := b.Evaluate(st.Digest)
@@ -246,7 +247,7 @@ sections you opened; from here that list is empty.`,
 				return err
 			}
 			defer l.Close()
-			r, err := subj.resolve(l, args, "")
+			r, err := subj.resolve(l, args, "", nil, time.Now())
 			if err != nil {
 				return err
 			}
@@ -257,7 +258,7 @@ sections you opened; from here that list is empty.`,
 			}
 			anchor, err := a.anchor(subj.root, l)
 			if err != nil {
-				return &exitError{exitFailed, err}
+				return err
 			}
 			now := time.Now()
 			stop := a.busy("evaluating the gates")
@@ -312,7 +313,16 @@ func (a *app) noteCmd(kind, use, short, long, example string, needRole, transiti
 				return err
 			}
 			defer l.Close()
-			r, err := subj.resolve(l, args, "")
+			anchor, err := a.anchor(subj.root, l)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			trust, err := policy.LoadTrust(l, anchor, now)
+			if err != nil {
+				return err
+			}
+			r, err := subj.resolve(l, args, "", trust, now)
 			if err != nil {
 				return err
 			}
@@ -324,11 +334,7 @@ func (a *app) noteCmd(kind, use, short, long, example string, needRole, transiti
 			if !transition {
 				subject.From, subject.To = "", ""
 			}
-			anchor, err := a.anchor(subj.root, l)
-			if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			e, err := policy.Sign(l, s, policy.Note{Kind: kind, Subject: subject, Role: role, Reason: reason, Ticket: ticket}, anchor, time.Now())
+			e, err := policy.Sign(l, s, policy.Note{Kind: kind, Subject: subject, Role: role, Reason: reason, Ticket: ticket}, anchor, now)
 			if err != nil {
 				return err
 			}
@@ -418,14 +424,14 @@ reasons, unless signoff verify would say approved now.`,
 				return err
 			}
 			defer l.Close()
-			r, err := subj.resolve(l, args, to)
+			r, err := subj.resolve(l, args, to, nil, time.Now())
 			if err != nil {
 				return err
 			}
 			defer r.close()
 			anchor, err := a.anchor(subj.root, l)
 			if err != nil {
-				return &exitError{exitFailed, err}
+				return err
 			}
 			now := time.Now()
 			stop := a.busy("judging")
@@ -525,22 +531,34 @@ Exit status: 0 approved, 1 not approved, 2 the ledger is tampered,
 				return err
 			}
 			defer l.Close()
-			r, err := subj.resolve(l, args, to)
-			if err != nil {
-				return err
-			}
-			defer r.close()
 			anchor, err := a.anchor(subj.root, l)
 			if errors.Is(err, policy.ErrNoRoot) {
 				anchor = "" // Judge says why not
 			} else if err != nil {
 				return err
 			}
+			var trust *policy.Trust
+			if anchor != "" {
+				if trust, err = policy.LoadTrust(l, anchor, now); err != nil {
+					return verdictError(err)
+				}
+			}
+			r, err := subj.resolve(l, args, to, trust, now)
+			if err != nil {
+				return err
+			}
+			defer r.close()
 			stop := a.busy("judging")
 			v, err := policy.Judge(l, policy.Query{Bundle: r.digest, To: to, At: now, Anchor: anchor, Dir: r.dir, Artifacts: files})
 			stop()
 			if err != nil {
 				return verdictError(err)
+			}
+			if subj.model != "" && (v.Subject.Model != subj.model || v.Subject.Version != subj.version) {
+				// The request named this version; the bundle's own manifest
+				// must too.
+				v.Approved = false
+				v.Reasons = append(v.Reasons, fmt.Sprintf("the request for %s %s names a bundle whose manifest is %s %s", subj.model, subj.version, v.Subject.Model, v.Subject.Version))
 			}
 			if asJSON {
 				if err := writeJSON(a.stdout, v); err != nil {
