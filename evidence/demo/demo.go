@@ -44,12 +44,21 @@ func Write(dir string) error {
 	return nil
 }
 
-const demoPolicy = `# signoff demo policy: which gates each risk tier's transitions require.
+const demoPolicy = `# signoff demo policy: per risk tier and transition, the sign-offs, who may
+# not give them, how long they last, what a reviewer must open, the gates
+# and the emergency path.
 version: 1
 tiers:
   high:
     transitions:
       staging->production:
+        require:
+          - {role: model-owner, count: 1}
+          - {any_of: [risk, compliance], count: 2}
+        separation_of_duties: {authors_may_approve: false, requester_may_approve: false}
+        approval_valid_for: 720h
+        require_review_of: [card, metrics, fairness, evidence]
+        emergency: {roles: [mlops], count: 1, valid_for: 72h, review_within: 168h}
         gates:
           - {name: auc-floor, metric: roc_auc, min: 0.70}
           - {name: auc-vs-champion, metric: roc_auc, baseline: {max_drop_rel: 0.01}, confidence: 0.95}
@@ -61,6 +70,11 @@ tiers:
   medium:
     transitions:
       staging->production:
+        require:
+          - {role: model-owner, count: 1}
+          - {role: risk, count: 1}
+        approval_valid_for: 720h
+        require_review_of: [metrics, evidence]
         gates:
           - {name: ctr-up-2pct, metric: ctr, baseline: {min_gain_rel: 0.02}}
           - {name: p95-latency, metric: p95_latency_ms, max: 120}
@@ -68,6 +82,13 @@ tiers:
   safety-critical:
     transitions:
       staging->production:
+        require:
+          - {role: model-owner, count: 1}
+          - {role: clinical-safety, count: 1}
+          - {any_of: [risk, compliance], count: 1}
+        approval_valid_for: 336h
+        require_review_of: [card, metrics, fairness, evidence, history]
+        emergency: {roles: [clinical-safety], count: 2, valid_for: 24h, review_within: 72h}
         gates:
           - {name: sensitivity, metric: recall, min: 0.95}
           - {name: specificity, metric: specificity, min: 0.90}
