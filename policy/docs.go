@@ -354,6 +354,9 @@ func (r *Root) AdminOf(f ledger.Feed) (string, bool) {
 
 // ParseKeyring reads and checks a keyring document.
 func ParseKeyring(name string, data []byte) (*Keyring, error) {
+	if err := checkTimes(name, data); err != nil {
+		return nil, err
+	}
 	var k Keyring
 	if err := decodeStrict(name, data, &k); err != nil {
 		return nil, err
@@ -395,6 +398,41 @@ func ParseKeyring(name string, data []byte) (*Keyring, error) {
 		}
 	}
 	return &k, nil
+}
+
+// checkTimes finds a member's time that is not RFC 3339 and names its line,
+// which the YAML decoder's own error does not.
+func checkTimes(name string, data []byte) error {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 {
+		return nil // the decoder reports it
+	}
+	members := mappingValue(doc.Content[0], "members")
+	if members == nil || members.Kind != yaml.SequenceNode {
+		return nil
+	}
+	for _, m := range members.Content {
+		for _, key := range []string{"valid_from", "valid_until", "revoked_at"} {
+			v := mappingValue(m, key)
+			if v == nil || v.Kind != yaml.ScalarNode {
+				continue
+			}
+			_, err := time.Parse(time.RFC3339, v.Value)
+			if _, derr := time.Parse(time.DateOnly, v.Value); err != nil && derr != nil {
+				return &evidence.ParseError{File: name, Line: v.Line, Msg: fmt.Sprintf("%s %q is not an RFC 3339 time (2026-01-31T00:00:00Z) or a date (2026-01-31, midnight UTC)", key, v.Value)}
+			}
+		}
+	}
+	return nil
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // MemberOf returns the member holding the key of feed.

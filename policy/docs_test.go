@@ -270,7 +270,7 @@ func TestKeyringErrors(t *testing.T) {
 		{"valid_until before valid_from", "  - {identity: a@x.org, roles: [risk], keys: [KEY_A], valid_from: 2026-06-01T00:00:00Z, valid_until: 2026-01-01T00:00:00Z}", "members[0] (a@x.org): valid_until is not after valid_from"},
 		{"valid_until at valid_from", "  - {identity: a@x.org, roles: [risk], keys: [KEY_A], valid_from: 2026-06-01T00:00:00Z, valid_until: 2026-06-01T00:00:00Z}", "valid_until is not after valid_from"},
 		{"valid_until before valid_from, other zones", "  - {identity: a@x.org, roles: [risk], keys: [KEY_A], valid_from: 2026-06-01T02:00:00+02:00, valid_until: 2026-05-31T23:59:59Z}", "valid_until is not after valid_from"},
-		{"not a time", "  - {identity: a@x.org, roles: [risk], keys: [KEY_A], valid_from: yesterday}", `keyring.yaml: parsing time "yesterday"`},
+		{"not a time", "  - {identity: a@x.org, roles: [risk], keys: [KEY_A], valid_from: yesterday}", `keyring.yaml: line 3: valid_from "yesterday" is not an RFC 3339 time`},
 		{"unknown field", "  - {identity: a@x.org, roles: [risk], keys: [KEY_A], team: ml}", "line 3: field team not found"},
 	} {
 		data := []byte(keys.Replace(head+tc.members) + "\n")
