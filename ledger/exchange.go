@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -162,6 +163,7 @@ type importFeed struct {
 	prev       []ID   // ids at seq-1
 	keyBlob    []byte // the feed's key, once a new entry was staged
 	identities []string
+	times      map[ID]time.Time // signing times of the entries at seq and seq-1
 }
 
 type sigJob struct {
@@ -321,7 +323,7 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 	st := im.feeds[e.Feed]
 	if st == nil {
 		stored, _ := feedHead(txn, e.Feed)
-		st = &importFeed{stored: stored}
+		st = &importFeed{stored: stored, times: map[ID]time.Time{}}
 		im.feeds[e.Feed] = st
 	}
 	if e.Seq < st.seq {
@@ -329,10 +331,14 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 	}
 	if e.Seq > st.seq {
 		st.prev = nil
+		times := map[ID]time.Time{}
 		if e.Seq == st.seq+1 {
 			st.prev = st.cur
+			for _, id := range st.cur {
+				times[id] = st.times[id]
+			}
 		}
-		st.cur, st.seq = nil, e.Seq
+		st.cur, st.seq, st.times = nil, e.Seq, times
 	}
 	// An id hashes its feed and seq, so beyond the feed's stored head the
 	// ledger cannot hold it, nor anything at its seq or its prev's.
@@ -346,6 +352,7 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 	if stored != nil || im.inFile[e.ID] {
 		// Known: a byte-identical stored copy was checked when it was
 		// stored; any other copy has its signature checked.
+		st.times[e.ID] = e.Time
 		res.Present++
 		if !slices.Contains(st.cur, e.ID) {
 			st.cur = append(st.cur, e.ID)
@@ -364,6 +371,21 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 			return fail(fmt.Errorf("prev %s is neither in this file nor in the ledger: seq %d of this feed is missing", e.Prev, e.Seq-1))
 		}
 	}
+	if e.Seq > 1 {
+		// Signing times never go back along a feed: a signer cannot date an
+		// entry before one they signed earlier.
+		pt, ok := st.times[e.Prev]
+		if !ok {
+			p, err := getEntry(txn, e.Prev)
+			if err != nil {
+				return placement{}, err
+			}
+			pt = p.Time
+		}
+		if e.Time.Before(pt) {
+			return fail(fmt.Errorf("signed at %s, before the entry before it in its feed (%s): a feed's signing times never go back", formatTime(e.Time), formatTime(pt)))
+		}
+	}
 	var others []ID
 	if e.Seq <= st.stored {
 		others = idsAt(txn, e.Feed, e.Seq)
@@ -378,6 +400,7 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 		res.Equivocations = append(res.Equivocations, Equivocation{Feed: e.Feed, Seq: e.Seq, IDs: append(others, e.ID)})
 	}
 	st.cur = append(st.cur, e.ID)
+	st.times[e.ID] = e.Time
 	im.inFile[e.ID] = true
 	if st.keyBlob == nil {
 		var err error

@@ -350,6 +350,15 @@ func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now 
 	h := Header{Kind: kind, Seq: head + 1, Time: now, Subject: subject, Body: body}
 	if len(heads) == 1 {
 		h.Prev = heads[0]
+		// A feed's signing times never go back; a clock that did is held
+		// at the last entry's time.
+		prev, err := l.Get(h.Prev)
+		if err != nil {
+			return nil, err
+		}
+		if now.Before(prev.Time) {
+			h.Time = prev.Time
+		}
 	}
 	e, err := SignEntry(s, h)
 	if err != nil {
