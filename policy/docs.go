@@ -198,8 +198,40 @@ type Root struct {
 	Version   int     `yaml:"version" json:"version"`
 	Threshold int     `yaml:"threshold" json:"threshold"`
 	Admins    []Admin `yaml:"admins" json:"admins"`
+	// RevokedKeys are admin keys that must not count from a time on,
+	// including adoptions they signed, dated after it, before this root
+	// was in force.
+	RevokedKeys []RevokedKey `yaml:"revoked_keys" json:"revoked_keys,omitempty"`
 
-	feeds map[ledger.Feed]string // admin key -> identity
+	feeds   map[ledger.Feed]string // admin key -> identity
+	revoked map[ledger.Feed]time.Time
+}
+
+// A RevokedKey is a key that signs nothing that counts from RevokedAt on,
+// as judged by any later document in force: a key found stolen is revoked
+// from when it was stolen, not from when the document said so.
+type RevokedKey struct {
+	Key       string    `yaml:"key" json:"key"`
+	RevokedAt time.Time `yaml:"revoked_at" json:"revoked_at"`
+	Reason    string    `yaml:"reason" json:"reason,omitempty"`
+}
+
+// parseRevoked reads revoked keys into a map from feed to time.
+func parseRevoked(rks []RevokedKey) (map[ledger.Feed]time.Time, error) {
+	out := map[ledger.Feed]time.Time{}
+	for i, rk := range rks {
+		f, err := parseKey(rk.Key)
+		if err != nil {
+			return nil, fmt.Errorf("revoked_keys[%d]: %v", i, err)
+		}
+		if rk.RevokedAt.IsZero() {
+			return nil, fmt.Errorf("revoked_keys[%d]: revoked_at is required", i)
+		}
+		if old, ok := out[f]; !ok || rk.RevokedAt.Before(old) {
+			out[f] = rk.RevokedAt
+		}
+	}
+	return out, nil
 }
 
 // An Admin is one root admin: an identity and its keys.
@@ -212,8 +244,12 @@ type Admin struct {
 type Keyring struct {
 	Version int      `yaml:"version" json:"version"`
 	Members []Member `yaml:"members" json:"members"`
+	// RevokedKeys are keys, listed under a member or no longer, whose
+	// signatures dated from RevokedAt on do not count.
+	RevokedKeys []RevokedKey `yaml:"revoked_keys" json:"revoked_keys,omitempty"`
 
-	feeds map[ledger.Feed]int // key -> member index
+	feeds   map[ledger.Feed]int // key -> member index
+	revoked map[ledger.Feed]time.Time
 }
 
 // A Member is one person: identity (an e-mail address), roles, keys, and
@@ -319,6 +355,10 @@ func ParseRoot(name string, data []byte) (*Root, error) {
 	if r.Threshold < 1 || r.Threshold > len(r.Admins) {
 		return nil, perr("threshold %d must be 1 to the number of admins (%d)", r.Threshold, len(r.Admins))
 	}
+	var err error
+	if r.revoked, err = parseRevoked(r.RevokedKeys); err != nil {
+		return nil, perr("%v", err)
+	}
 	r.feeds = map[ledger.Feed]string{}
 	seen := map[string]bool{}
 	for i, a := range r.Admins {
@@ -367,6 +407,10 @@ func ParseKeyring(name string, data []byte) (*Keyring, error) {
 	if k.Version < 1 {
 		return nil, perr("version must be 1 or more")
 	}
+	var err error
+	if k.revoked, err = parseRevoked(k.RevokedKeys); err != nil {
+		return nil, perr("%v", err)
+	}
 	k.feeds = map[ledger.Feed]int{}
 	seen := map[string]bool{}
 	for i, m := range k.Members {
@@ -407,11 +451,13 @@ func checkTimes(name string, data []byte) error {
 	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 {
 		return nil // the decoder reports it
 	}
-	members := mappingValue(doc.Content[0], "members")
-	if members == nil || members.Kind != yaml.SequenceNode {
-		return nil
+	var items []*yaml.Node
+	for _, list := range []string{"members", "revoked_keys"} {
+		if n := mappingValue(doc.Content[0], list); n != nil && n.Kind == yaml.SequenceNode {
+			items = append(items, n.Content...)
+		}
 	}
-	for _, m := range members.Content {
+	for _, m := range items {
 		for _, key := range []string{"valid_from", "valid_until", "revoked_at"} {
 			v := mappingValue(m, key)
 			if v == nil || v.Kind != yaml.ScalarNode {

@@ -238,8 +238,14 @@ func Sign(l *ledger.Ledger, s ledger.Signer, n Note, anchor string, now time.Tim
 func FindBundle(l *ledger.Ledger, model, version, to string, trust *Trust, at time.Time) (string, error) {
 	found := ""
 	err := l.Entries(ledger.Query{Subject: VersionSubject(model, version), Kind: KindRequest}, func(e *ledger.Entry) error {
+		if e.Time.After(at) {
+			return nil
+		}
+		if err := e.Verify(); err != nil {
+			return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+		}
 		r, err := ReadRecord(e)
-		if err != nil || e.Verify() != nil {
+		if err != nil {
 			return nil
 		}
 		s := r.Body.Subject
@@ -250,6 +256,11 @@ func FindBundle(l *ledger.Ledger, model, version, to string, trust *Trust, at ti
 			if _, _, why := trust.Standing(e, at); why != "" {
 				return nil
 			}
+		}
+		if forks, err := l.Forks(e.Feed); err != nil {
+			return err
+		} else if len(forks) > 0 {
+			return nil // a key that signed two histories is not believed
 		}
 		found = s.Bundle
 		return ledger.ErrStop // newest first

@@ -29,6 +29,9 @@ type Query struct {
 	// Artifacts are files about to be deployed: each must be an artifact
 	// of the bundle.
 	Artifacts []ArtifactFile
+	// Trust, if set, is the history LoadTrust gave for Anchor and At, to
+	// save reading it again.
+	Trust *Trust
 }
 
 // An ArtifactFile is a file to be deployed and its SHA-256.
@@ -231,14 +234,21 @@ func (j *judge) run() error {
 	}
 
 	// Governance.
-	trust, err := LoadTrust(j.l, q.Anchor, q.At)
-	if errors.Is(err, ledger.ErrTampered) {
-		return err
-	} else if err != nil {
-		j.fail("%v", err)
-		return nil
+	trust := q.Trust
+	if trust == nil {
+		var err error
+		trust, err = LoadTrust(j.l, q.Anchor, q.At)
+		if errors.Is(err, ledger.ErrTampered) {
+			return err
+		} else if err != nil {
+			j.fail("%v", err)
+			return nil
+		}
 	}
 	j.trust = trust
+	for _, c := range trust.ConflictAt(q.At) {
+		j.fail("governance conflict: %d different %s documents of version %d were each adopted by the admins' threshold (%s); admins must adopt a version %d that supersedes them", len(c.Digests), c.Kind, c.Version, strings.Join(c.Digests, ", "), c.Version+1)
+	}
 	v.Warnings = append(v.Warnings, trust.Warnings...)
 	v.Root, v.Keyring = ref(trust.RootAt(q.At)), ref(trust.KeyringAt(q.At))
 	pol := trust.PolicyAt(q.At)
@@ -262,7 +272,10 @@ func (j *judge) run() error {
 	}
 	j.artifacts()
 	requesters := j.requests()
-	restrictedAt := j.restricted()
+	restrictedAt, err := j.restricted()
+	if err != nil {
+		return err
+	}
 	emergency := j.emergency(restrictedAt)
 	j.quorum(requesters, restrictedAt, emergency)
 	if len(v.Reasons) == 0 {
@@ -405,25 +418,55 @@ func (j *judge) requests() []string {
 	return ids
 }
 
-// restricted returns the time of the last restriction by a keyring member.
-func (j *judge) restricted() time.Time {
+// restricted returns the time of the last restriction of this model
+// version (of any of its bundles) by a keyring member in good standing.
+func (j *judge) restricted() (time.Time, error) {
 	var at time.Time
-	for _, r := range j.recs {
-		if r.Entry.Kind != KindRestrict {
-			continue
+	var recs []*Record
+	err := j.l.Entries(ledger.Query{Subject: VersionSubject(j.m.Model, j.m.Version), Kind: KindRestrict}, func(e *ledger.Entry) error {
+		if e.Time.After(j.q.At) {
+			return nil
 		}
-		if why := j.why[r.Entry.ID]; why != "" {
+		if err := e.Verify(); err != nil {
+			return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+		}
+		r, err := ReadRecord(e)
+		if err != nil || r.Body.Subject.Model != j.m.Model || r.Body.Subject.Version != j.m.Version {
+			return nil
+		}
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil {
+		return at, err
+	}
+	slices.SortFunc(recs, byTime)
+	for _, r := range recs {
+		if _, _, why := j.trust.Standing(r.Entry, j.q.At); why != "" {
 			j.warn("restriction %s does not count: %s", r.Entry.ID.Short(), why)
 			continue
 		}
+		if forks, err := j.l.Forks(r.Entry.Feed); err != nil {
+			return at, err
+		} else if len(forks) > 0 {
+			j.warn("restriction %s does not count: its key signed two histories", r.Entry.ID.Short())
+			continue
+		}
 		at = r.Entry.Time
-		j.v.Restricted = &Decided{Signer: j.signer(r, ""), Reason: r.Body.Reason, Ticket: r.Body.Ticket}
+		s := Signer{Identity: r.Entry.Identity, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
+		if m, _, _ := j.trust.Standing(r.Entry, j.q.At); m != nil {
+			s.Identity = m.Identity
+		}
+		j.v.Restricted = &Decided{Signer: s, Reason: r.Body.Reason, Ticket: r.Body.Ticket}
 	}
-	return at
+	return at, nil
 }
 
 // emergency settles the emergency path and reports whether it lets the
-// subject through now.
+// subject through now. Invocations form episodes: one starts when the
+// policy's count of people have invoked it, lasts valid_for, and owes a
+// signed incident review within review_within. Every episode's review is
+// owed, even if a restriction has since voided the emergency itself.
 func (j *judge) emergency(restrictedAt time.Time) bool {
 	e := j.tr.Emergency
 	var invoked []*Record
@@ -441,66 +484,88 @@ func (j *judge) emergency(restrictedAt time.Time) bool {
 	}
 	st := &EmergencyStatus{Needed: e.Count, Invoked: []Signer{}, Reviews: []Signer{}}
 	j.v.Emergency = st
-	var start time.Time
+	type episode struct{ start, end, deadline time.Time }
+	var episodes []episode
 	var ids []string
 	for _, r := range invoked {
-		s := j.signer(r, r.Body.Role)
-		switch m := j.who[r.Entry.ID]; {
+		m := j.who[r.Entry.ID]
+		switch {
 		case m == nil:
 			j.warn("emergency %s does not count: %s", r.Entry.ID.Short(), j.why[r.Entry.ID])
 			continue
 		case !slices.Contains(e.Roles, r.Body.Role) || !m.HasRole(r.Body.Role):
 			j.warn("emergency %s by %s does not count: it needs one of {%s}, held by the signer", r.Entry.ID.Short(), m.Identity, strings.Join(e.Roles, ", "))
 			continue
-		case r.Entry.Time.Before(restrictedAt):
-			j.warn("emergency %s by %s predates the restriction and does not count", r.Entry.ID.Short(), m.Identity)
-			continue
 		case j.forked[r.Entry.Feed]:
 			j.warn("emergency %s by %s does not count: their key equivocated", r.Entry.ID.Short(), m.Identity)
 			continue
 		}
-		st.Invoked = append(st.Invoked, s)
-		if !slices.Contains(ids, s.Identity) {
-			ids = append(ids, s.Identity)
-			if len(ids) == e.Count {
-				start = r.Entry.Time.UTC()
-			}
+		st.Invoked = append(st.Invoked, j.signer(r, r.Body.Role))
+		if n := len(episodes); n > 0 && r.Entry.Time.Before(episodes[n-1].end) && len(ids) == e.Count {
+			continue // within the episode under way
+		}
+		if len(ids) == e.Count {
+			ids = nil // the last episode ended: count afresh
+		}
+		if !slices.Contains(ids, m.Identity) {
+			ids = append(ids, m.Identity)
+		}
+		if len(ids) == e.Count {
+			start := r.Entry.Time.UTC()
+			episodes = append(episodes, episode{start, start.Add(time.Duration(e.ValidFor)), start.Add(time.Duration(e.ReviewWithin))})
 		}
 	}
-	if start.IsZero() {
+	if len(episodes) == 0 {
 		j.warn("emergency invoked by %d of the %d it needs", len(ids), e.Count)
 		return false
 	}
-	end, deadline := start.Add(time.Duration(e.ValidFor)), start.Add(time.Duration(e.ReviewWithin))
-	st.Start, st.End, st.Deadline = &start, &end, &deadline
 	reviewRoles := e.ReviewRoles
 	if len(reviewRoles) == 0 {
 		reviewRoles = j.tr.RequiredRoles()
 	}
+	var reviews []time.Time
 	for _, r := range j.recs {
-		if !j.about(r, KindIncidentReview) || r.Entry.Time.Before(start) {
+		if !j.about(r, KindIncidentReview) {
 			continue
 		}
 		m := j.who[r.Entry.ID]
-		if m == nil || !slices.ContainsFunc(reviewRoles, m.HasRole) {
-			j.warn("incident review %s does not count: it needs one of {%s}", r.Entry.ID.Short(), strings.Join(reviewRoles, ", "))
+		if m == nil || !slices.ContainsFunc(reviewRoles, m.HasRole) || j.forked[r.Entry.Feed] {
+			j.warn("incident review %s does not count: it needs a signer in good standing holding one of {%s}", r.Entry.ID.Short(), strings.Join(reviewRoles, ", "))
 			continue
 		}
+		reviews = append(reviews, r.Entry.Time)
 		st.Reviews = append(st.Reviews, j.signer(r, ""))
-		if r.Entry.Time.After(deadline) {
-			j.warn("the incident review by %s came after its deadline %s", m.Identity, deadline.Format(time.RFC3339))
+	}
+	for _, ep := range episodes {
+		reviewed := false
+		for _, rt := range reviews {
+			if !rt.Before(ep.start) {
+				reviewed = true
+				if rt.After(ep.deadline) {
+					j.warn("the incident review of the emergency of %s came after its deadline %s", ep.start.Format(time.RFC3339), ep.deadline.Format(time.RFC3339))
+				}
+				break
+			}
+		}
+		if !reviewed && j.q.At.After(ep.deadline) {
+			st.Overdue = true
+			j.fail("not approved, incident review overdue: the emergency of %s owed a signed incident review by %s", ep.start.Format(time.RFC3339), ep.deadline.Format(time.RFC3339))
 		}
 	}
-	if len(st.Reviews) == 0 && j.q.At.After(deadline) {
-		st.Overdue = true
-		j.fail("not approved, incident review overdue: the emergency of %s owed a signed incident review by %s", start.Format(time.RFC3339), deadline.Format(time.RFC3339))
+	last := episodes[len(episodes)-1]
+	st.Start, st.End, st.Deadline = &last.start, &last.end, &last.deadline
+	switch {
+	case st.Overdue:
+		return false
+	case last.start.Before(restrictedAt):
+		j.warn("the emergency of %s predates the restriction of %s and does not count", last.start.Format(time.RFC3339), restrictedAt.UTC().Format(time.RFC3339))
+		return false
+	case !j.q.At.Before(last.end):
+		j.warn("the emergency of %s ended at %s; the usual sign-offs apply", last.start.Format(time.RFC3339), last.end.Format(time.RFC3339))
 		return false
 	}
-	st.Active = j.q.At.Before(end)
-	if !st.Active {
-		j.warn("the emergency of %s ended at %s; the usual sign-offs apply", start.Format(time.RFC3339), end.Format(time.RFC3339))
-	}
-	return st.Active
+	st.Active = true
+	return true
 }
 
 // candidate is one person's approvals that may count.

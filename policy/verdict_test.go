@@ -412,7 +412,7 @@ func TestVerdictDeterminism(t *testing.T) {
 				if variant == 2 {
 					key = r.person.keys[rng.IntN(2)]
 				}
-				f.sign(key, r.kind, w.digest, w.body(r), r.at)
+				f.sign(key, r.kind, indexOf(r.kind, w.subj), w.body(r), r.at)
 			}
 			l := w.ledgerOf(t, f, rng)
 			v, err := Judge(l, Query{Bundle: w.digest, To: "production", At: judgeAt, Anchor: w.root})
