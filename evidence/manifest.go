@@ -243,6 +243,11 @@ func CheckPath(p string) error {
 
 // checkName reports whether a short identifying string (model, version,
 // stage, author) is printable and of reasonable length.
+// CheckName reports whether s can be a model name, version or stage: at
+// most 256 bytes, every character printable (no control, format or
+// bidirectional characters).
+func CheckName(s string) error { return checkName(s) }
+
 func checkName(s string) error {
 	if len(s) > 256 {
 		return errors.New("longer than 256 bytes")

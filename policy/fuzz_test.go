@@ -141,7 +141,7 @@ func FuzzParseBody(f *testing.F) {
 				t.Fatalf("a %s body with subject %v, digest %s of its document", kind, b.Subject, b.Digest)
 			}
 		default:
-			if b.Subject == nil || !isDigest(b.Subject.Bundle) || ledger.CheckSubject(b.Subject.Bundle) != nil {
+			if b.Subject == nil || !IsDigest(b.Subject.Bundle) || ledger.CheckSubject(b.Subject.Bundle) != nil {
 				t.Fatalf("a %s body about %+v", kind, b.Subject)
 			}
 		}

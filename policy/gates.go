@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -116,8 +117,12 @@ func Parse(name string, data []byte) (*Policy, error) {
 	if p.Version < 1 {
 		return nil, perr(0, "version must be 1 or more")
 	}
-	for tn, tier := range p.Tiers {
-		for trn, tr := range tier.Transitions {
+	// In a fixed order, so that a policy with several errors names the
+	// same one every time.
+	for _, tn := range slices.Sorted(maps.Keys(p.Tiers)) {
+		tier := p.Tiers[tn]
+		for _, trn := range slices.Sorted(maps.Keys(tier.Transitions)) {
+			tr := tier.Transitions[trn]
 			if from, to, ok := strings.Cut(trn, "->"); !ok || from == "" || to == "" {
 				return nil, perr(0, "tier %s: transition %q is not FROM->TO", tn, trn)
 			}

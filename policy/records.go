@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/signoff-dev/signoff/evidence"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -134,7 +135,7 @@ func (b *Body) check(kind string) error {
 		if b.Subject != nil {
 			return errors.New("a governance document has no subject")
 		}
-		if b.Version < 1 || b.Document == "" || !isDigest(b.Digest) {
+		if b.Version < 1 || b.Document == "" || !IsDigest(b.Digest) {
 			return errors.New("needs version, digest and document")
 		}
 		if ledger.BlobDigest([]byte(b.Document)) != b.Digest {
@@ -193,7 +194,7 @@ func (b *Body) check(kind string) error {
 		}
 	}
 	for _, d := range b.Evidence {
-		if !isDigest(d) {
+		if !IsDigest(d) {
 			return fmt.Errorf("evidence digest %q is not sha256:HEX", d)
 		}
 	}
@@ -201,19 +202,25 @@ func (b *Body) check(kind string) error {
 }
 
 func (s *Subject) check() error {
-	if !isDigest(s.Bundle) {
+	if !IsDigest(s.Bundle) {
 		return fmt.Errorf("subject bundle %q is not a bundle digest (sha256:HEX)", s.Bundle)
 	}
-	if s.Model == "" || s.Version == "" || len(s.Model) > 200 || len(s.Version) > 200 {
+	if s.Model == "" || s.Version == "" {
 		return errors.New("subject needs model and version")
 	}
 	if (s.From == "") != (s.To == "") {
 		return errors.New("subject names both from and to, or neither")
 	}
+	for _, f := range []string{s.Model, s.Version, s.From, s.To} {
+		if err := evidence.CheckName(f); err != nil {
+			return fmt.Errorf("subject: %v", err)
+		}
+	}
 	return nil
 }
 
-func isDigest(s string) bool {
+// IsDigest reports whether s is "sha256:" and 64 lowercase hex digits.
+func IsDigest(s string) bool {
 	h, ok := strings.CutPrefix(s, "sha256:")
 	if !ok || len(h) != 64 {
 		return false

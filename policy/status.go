@@ -61,28 +61,30 @@ func Status(l *ledger.Ledger) ([]*VersionStatus, error) {
 	signer := func(r *Record, role string) Signer {
 		return Signer{Identity: r.Entry.Identity, Role: role, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
 	}
+	// Promotions, restrictions and deprecations, in the order signed.
 	promoted := map[Subject]bool{}
+	var events []*Record
 	for _, kind := range []string{KindPromote, KindRestrict, KindDeprecate} {
 		recs, err := read(kind)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range recs {
-			s := r.Body.Subject
-			v := get(s)
-			d := &Decided{Signer: signer(r, r.Body.Role), Reason: r.Body.Reason, Ticket: r.Body.Ticket}
-			switch kind {
-			case KindPromote:
-				promoted[*s] = true
-				t := r.Entry.Time.UTC()
-				v.Stage, v.Bundle, v.Since, v.Restricted = s.To, s.Bundle, &t, nil
-			case KindRestrict:
-				if s.Bundle == v.Bundle || v.Bundle == "" {
-					v.Restricted = d
-				}
-			case KindDeprecate:
-				v.Deprecated, v.Stage = d, "deprecated"
-			}
+		events = append(events, recs...)
+	}
+	slices.SortFunc(events, byTime)
+	for _, r := range events {
+		s := r.Body.Subject
+		v := get(s)
+		d := &Decided{Signer: signer(r, r.Body.Role), Reason: r.Body.Reason, Ticket: r.Body.Ticket}
+		switch r.Entry.Kind {
+		case KindPromote:
+			promoted[*s] = true
+			t := r.Entry.Time.UTC()
+			v.Stage, v.Bundle, v.Since, v.Restricted = s.To, s.Bundle, &t, nil
+		case KindRestrict:
+			v.Restricted = d
+		case KindDeprecate:
+			v.Deprecated, v.Stage = d, "deprecated"
 		}
 	}
 	requests, err := read(KindRequest)

@@ -92,7 +92,9 @@ type RequirementStatus struct {
 	By          []Signer    `json:"by"`
 	Missing     int         `json:"missing"`
 	Excluded    []Exclusion `json:"excluded,omitempty"`
-	Explanation string      `json:"explanation"`
+	// ExcludedMore counts the exclusions beyond the first 100 listed.
+	ExcludedMore int    `json:"excluded_more,omitempty"`
+	Explanation  string `json:"explanation"`
 }
 
 // An Exclusion is a signed approval that does not count, and why.
@@ -191,7 +193,7 @@ func (j *judge) warn(format string, args ...any) {
 
 func (j *judge) run() error {
 	q, v := j.q, j.v
-	if err := ledger.CheckSubject(q.Bundle); err != nil || !isDigest(q.Bundle) {
+	if err := ledger.CheckSubject(q.Bundle); err != nil || !IsDigest(q.Bundle) {
 		return fmt.Errorf("%q is not a bundle digest (sha256:HEX)", q.Bundle)
 	}
 	// Every entry about the subject, checked.
@@ -636,7 +638,7 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 				exclude(r, id, "approved before the restriction of "+restrictedAt.UTC().Format(time.RFC3339))
 			case tr.ApprovalValidFor > 0 && j.q.At.Sub(r.Entry.Time) > time.Duration(tr.ApprovalValidFor):
 				exclude(r, id, fmt.Sprintf("approval expired at %s (valid for %s)", r.Entry.Time.Add(time.Duration(tr.ApprovalValidFor)).UTC().Format(time.RFC3339), time.Duration(tr.ApprovalValidFor)))
-			case !sod.AuthorsMayApprove && slices.Contains(m.Authors, id):
+			case !sod.AuthorsMayApprove && slices.ContainsFunc(m.Authors, func(a string) bool { return strings.EqualFold(a, id) }):
 				exclude(r, id, "is an author and cannot approve")
 			case !sod.RequesterMayApprove && slices.Contains(requesters, id):
 				exclude(r, id, "requested this promotion and cannot approve it")
@@ -717,7 +719,12 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 				rs.Excluded = append(rs.Excluded, x)
 			}
 		}
-		rs.Explanation = j.explain(req, rs, cands, assigned)
+		explanation := j.explain(req, rs, cands, assigned)
+		if len(rs.Excluded) > maxExcluded {
+			rs.ExcludedMore = len(rs.Excluded) - maxExcluded
+			rs.Excluded = rs.Excluded[:maxExcluded]
+		}
+		rs.Explanation = explanation
 		j.v.Requirements = append(j.v.Requirements, rs)
 		if !rs.Met && !emergency {
 			j.fail("%s", rs.Explanation)
@@ -736,13 +743,21 @@ func (j *judge) explain(req Requirement, rs RequirementStatus, cands []*candidat
 	var b strings.Builder
 	fmt.Fprintf(&b, "needs %d more of {%s}", rs.Missing, strings.Join(req.Roles(), ", "))
 	seen := map[string]bool{}
+	more := 0
 	for _, x := range rs.Excluded {
 		key := x.Identity + x.Why
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
+		if len(seen) > maxExplained {
+			more++
+			continue
+		}
 		fmt.Fprintf(&b, "; %s %s", x.Identity, x.Why)
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "; and %d more approvals that do not count (see --json)", more)
 	}
 	for _, c := range cands {
 		for _, role := range req.Roles() {
@@ -753,6 +768,13 @@ func (j *judge) explain(req Requirement, rs RequirementStatus, cands []*candidat
 	}
 	return b.String()
 }
+
+// maxExplained bounds the approvals that do not count an explanation
+// names one by one; maxExcluded, those a requirement lists.
+const (
+	maxExplained = 8
+	maxExcluded  = 100
+)
 
 func verdictNoun(v string) string {
 	if v == Reject {
@@ -805,10 +827,10 @@ func (j *judge) stillHolds(identity, role string) string {
 		return fmt.Sprintf("keyring version %d no longer lists them", k.Version)
 	case !m.HasRole(role):
 		return fmt.Sprintf("keyring version %d no longer gives them the role %s", k.Version, role)
-	case m.ValidAt(j.q.At) != "":
-		return "their keys are " + m.ValidAt(j.q.At)
+	case m.RevokedAt != nil && !j.q.At.Before(*m.RevokedAt):
+		return fmt.Sprintf("keyring version %d revoked them at %s", k.Version, m.RevokedAt.UTC().Format(time.RFC3339))
 	}
-	return ""
+	return "" // an expired membership does not lift a rejection
 }
 
 func oneLine(s string) string {

@@ -23,7 +23,7 @@ const rootPin = "root.pin"
 // pin, else the one first root the ledger holds, which is then pinned.
 func (a *app) anchor(flag string, l *ledger.Ledger) (string, error) {
 	if flag != "" {
-		if !strings.HasPrefix(flag, "sha256:") || len(flag) != 71 {
+		if !policy.IsDigest(flag) {
 			return "", usageError("--root %q is not a root digest (sha256: and 64 hex digits)", flag)
 		}
 		return flag, nil
@@ -35,7 +35,7 @@ func (a *app) anchor(flag string, l *ledger.Ledger) (string, error) {
 	pin := filepath.Join(h, rootPin)
 	if data, err := os.ReadFile(pin); err == nil {
 		d := strings.TrimSpace(string(data))
-		if !strings.HasPrefix(d, "sha256:") || len(d) != 71 {
+		if !policy.IsDigest(d) {
 			return "", usageError("%s does not hold a root digest: fix or remove it", pin)
 		}
 		return d, nil

@@ -464,7 +464,7 @@ func verdictError(err error) error {
 	switch {
 	case errors.Is(err, ledger.ErrTampered):
 		return &exitError{exitTampered, err}
-	case errors.Is(err, policy.ErrUnknownSubject):
+	case errors.Is(err, policy.ErrUnknownSubject), errors.Is(err, policy.ErrUnknownRoot), errors.Is(err, policy.ErrAmbiguousRoot):
 		return &exitError{exitUsage, err}
 	}
 	return err
@@ -549,7 +549,7 @@ Exit status: 0 approved, 1 not approved, 2 the ledger is tampered,
 			}
 			defer r.close()
 			stop := a.busy("judging")
-			v, err := policy.Judge(l, policy.Query{Bundle: r.digest, To: to, At: now, Anchor: anchor, Dir: r.dir, Artifacts: files})
+			v, err := policy.Judge(l, policy.Query{Bundle: r.digest, To: to, At: now, Anchor: anchor, Dir: r.dir, Artifacts: files, Trust: trust})
 			stop()
 			if err != nil {
 				return verdictError(err)
@@ -622,7 +622,7 @@ func (a *app) printVerdict(v *policy.Verdict) {
 			}
 			fmt.Fprintf(w, "  %s %s\n", mark, safeText(r.Explanation))
 			for _, s := range r.By {
-				fmt.Fprintf(w, "      %s (%s) %s %s\n", safeText(s.Identity), s.Role, s.Time.Format(time.RFC3339), s.Entry)
+				fmt.Fprintf(w, "      %s (%s) %s %s\n", safeText(s.Identity), safeText(s.Role), s.Time.Format(time.RFC3339), s.Entry)
 			}
 		}
 	}
@@ -678,10 +678,10 @@ signed about them so far. It shows what is signed; signoff verify judges.`,
 				if v.Restricted != nil {
 					flags += "  RESTRICTED: " + oneLine(v.Restricted.Reason)
 				}
-				fmt.Fprintf(a.stdout, "%s %s  %s%s\n", safeText(v.Model), safeText(v.Version), v.Stage, safeText(flags))
+				fmt.Fprintf(a.stdout, "%s %s  %s%s\n", safeText(v.Model), safeText(v.Version), safeText(v.Stage), safeText(flags))
 				for _, p := range v.Pending {
 					fmt.Fprintf(a.stdout, "  pending %s->%s  %s  requested by %s %s  approvals %d, rejections %d, changes requested %d\n",
-						p.Subject.From, p.Subject.To, p.Subject.Bundle[:19]+"…", safeText(p.Requested.Identity), p.Requested.Time.Format(time.RFC3339), p.Approvals, p.Rejection, p.Changes)
+						safeText(p.Subject.From), safeText(p.Subject.To), p.Subject.Bundle[:19]+"…", safeText(p.Requested.Identity), p.Requested.Time.Format(time.RFC3339), p.Approvals, p.Rejection, p.Changes)
 				}
 			}
 			return nil
