@@ -130,7 +130,7 @@ const maxKeyFile = 64 << 10
 // passphrase is called for its passphrase; a nil passphrase makes an
 // encrypted key an error. The identity comes from path.pub when present.
 func LoadKeyFile(path string, passphrase func() ([]byte, error)) (Signer, error) {
-	data, err := readBounded(path, maxKeyFile)
+	data, err := ReadBounded(path, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read key: %w", err)
 	}
@@ -166,7 +166,7 @@ func LoadKeyFile(path string, passphrase func() ([]byte, error)) (Signer, error)
 		return nil, err
 	}
 	identity := ""
-	if pubData, err := readBounded(path+".pub", maxKeyFile); err == nil {
+	if pubData, err := ReadBounded(path+".pub", maxKeyFile); err == nil {
 		pub, comment, _, _, err := ssh.ParseAuthorizedKey(pubData)
 		if err == nil && bytes.Equal(pub.Marshal(), s.PublicKey().Marshal()) && CheckIdentity(comment) == nil {
 			identity = comment
@@ -177,7 +177,7 @@ func LoadKeyFile(path string, passphrase func() ([]byte, error)) (Signer, error)
 
 // ReadPublicKeyFile reads an OpenSSH public key line and its comment.
 func ReadPublicKeyFile(path string) (ssh.PublicKey, string, error) {
-	data, err := readBounded(path, maxKeyFile)
+	data, err := ReadBounded(path, maxKeyFile)
 	if err != nil {
 		return nil, "", err
 	}
@@ -188,7 +188,9 @@ func ReadPublicKeyFile(path string) (ssh.PublicKey, string, error) {
 	return pub, comment, nil
 }
 
-func readBounded(path string, limit int64) ([]byte, error) {
+// ReadBounded reads the regular file at path, refusing one larger than
+// limit bytes.
+func ReadBounded(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

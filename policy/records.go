@@ -274,6 +274,15 @@ func ReadRecord(e *ledger.Entry) (*Record, error) {
 	return &Record{Entry: e, Body: b}, nil
 }
 
+// checkEntry verifies e's signature, as stored: a failure means the store
+// was altered, and wraps [ledger.ErrTampered].
+func checkEntry(e *ledger.Entry) error {
+	if err := e.Verify(); err != nil {
+		return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+	}
+	return nil
+}
+
 // indexOf returns the subjects a record about s is indexed under.
 func indexOf(kind string, s Subject) string {
 	switch kind {

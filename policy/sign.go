@@ -241,8 +241,8 @@ func FindBundle(l *ledger.Ledger, model, version, to string, trust *Trust, at ti
 		if e.Time.After(at) {
 			return nil
 		}
-		if err := e.Verify(); err != nil {
-			return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+		if err := checkEntry(e); err != nil {
+			return err
 		}
 		r, err := ReadRecord(e)
 		if err != nil {

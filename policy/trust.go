@@ -112,8 +112,8 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 			if e.Time.After(at) {
 				return nil
 			}
-			if err := e.Verify(); err != nil {
-				return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+			if err := checkEntry(e); err != nil {
+				return err
 			}
 			r, err := ReadRecord(e)
 			if err != nil {

@@ -202,8 +202,8 @@ func (j *judge) run() error {
 		if e.Time.After(q.At) {
 			return nil
 		}
-		if err := e.Verify(); err != nil {
-			return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+		if err := checkEntry(e); err != nil {
+			return err
 		}
 		r, err := ReadRecord(e)
 		if err != nil {
@@ -429,8 +429,8 @@ func (j *judge) restricted() (time.Time, error) {
 		if e.Time.After(j.q.At) {
 			return nil
 		}
-		if err := e.Verify(); err != nil {
-			return &ledger.EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: fmt.Errorf("%w: %v", ledger.ErrTampered, err)}
+		if err := checkEntry(e); err != nil {
+			return err
 		}
 		r, err := ReadRecord(e)
 		if err != nil || r.Body.Subject.Model != j.m.Model || r.Body.Subject.Version != j.m.Version {

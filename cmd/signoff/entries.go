@@ -37,16 +37,11 @@ disk; a printed id is never lost.`,
 			if err != nil {
 				return err
 			}
-			s, done, err := a.signer(&sf)
+			s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
 			e, err := l.Append(s, "comment", body, time.Now())
 			if err != nil {
 				return err

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +50,18 @@ func (a *app) anchor(flag string, l *ledger.Ledger) (string, error) {
 	}
 	fmt.Fprintf(a.stderr, "signoff: trusting root %s, the first this home has seen; pinned in %s\n", t.Anchor, pin)
 	return t.Anchor, nil
+}
+
+// parseAt reads an --at flag: now if empty, else an RFC 3339 time.
+func parseAt(at string) (time.Time, error) {
+	if at == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		return t, usageError("--at %q is not an RFC 3339 time (2026-12-01T00:00:00Z)", at)
+	}
+	return t, nil
 }
 
 // pin records digest as the root this home trusts, unless one is pinned.
@@ -274,23 +285,18 @@ adopted, import their ledger and give the digest instead of a file.`,
   signoff adopt sha256:3f9a…   # a document another admin adopted`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, done, err := a.signer(&sf)
+			s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
 			var doc *policy.Document
 			if strings.HasPrefix(args[0], "sha256:") {
 				if doc, err = policy.FindDocument(l, args[0]); err != nil {
 					return &exitError{exitUsage, err}
 				}
 			} else {
-				data, err := readBounded(args[0], policy.MaxDocument)
+				data, err := ledger.ReadBounded(args[0], policy.MaxDocument)
 				if err != nil {
 					return usageError("%v", err)
 				}
@@ -336,33 +342,6 @@ adopted, import their ledger and give the digest instead of a file.`,
 	return c
 }
 
-// readBounded reads a file of at most limit bytes.
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", path, fi.Size(), limit)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is more than %d bytes", path, limit)
-	}
-	return data, nil
-}
-
 func (a *app) governanceCmd() *cobra.Command {
 	var root, at string
 	var asJSON bool
@@ -377,13 +356,9 @@ warnings, such as a version adopted below the one in force.`,
   signoff governance --json | jq '.policies[-1].digest'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			when := time.Now()
-			if at != "" {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil {
-					return usageError("--at %q is not an RFC 3339 time", at)
-				}
-				when = t
+			when, err := parseAt(at)
+			if err != nil {
+				return err
 			}
 			l, err := a.openLedger()
 			if err != nil {

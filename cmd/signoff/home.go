@@ -95,6 +95,21 @@ func (a *app) signer(f *signFlags) (ledger.Signer, func(), error) {
 	return s, func() {}, nil
 }
 
+// signing opens the chosen key and the home's ledger, for a command that
+// signs an entry. done releases both.
+func (a *app) signing(f *signFlags) (ledger.Signer, *ledger.Ledger, func(), error) {
+	s, release, err := a.signer(f)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return s, l, func() { l.Close(); release() }, nil
+}
+
 // defaultPublicKey returns the home's public key, if there is one, so that
 // --agent can prefer it when the agent holds several keys.
 func (a *app) defaultPublicKey() ssh.PublicKey {

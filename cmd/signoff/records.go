@@ -237,16 +237,11 @@ sections you opened; from here that list is empty.`,
 			if role == "" || strings.TrimSpace(reason) == "" {
 				return usageError("a decision needs --role and --reason")
 			}
-			s, done, err := a.signer(&sf)
+			s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
 			r, err := subj.resolve(l, args, "", nil, time.Now())
 			if err != nil {
 				return err
@@ -303,16 +298,11 @@ func (a *app) noteCmd(kind, use, short, long, example string, needRole, transiti
 			if needRole && role == "" {
 				return usageError("%s needs --role: the role you act in", kind)
 			}
-			s, done, err := a.signer(&sf)
+			s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
 			anchor, err := a.anchor(subj.root, l)
 			if err != nil {
 				return err
@@ -414,16 +404,11 @@ reasons, unless signoff verify would say approved now.`,
 			if to == "" {
 				return usageError("promote needs --to STAGE")
 			}
-			s, done, err := a.signer(&sf)
+			s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
 			r, err := subj.resolve(l, args, to, nil, time.Now())
 			if err != nil {
 				return err
@@ -510,13 +495,9 @@ Exit status: 0 approved, 1 not approved, 2 the ledger is tampered,
 			if to == "" {
 				return usageError("verify needs --to STAGE")
 			}
-			now := time.Now()
-			if at != "" {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil {
-					return usageError("--at %q is not an RFC 3339 time (2026-12-01T00:00:00Z)", at)
-				}
-				now = t
+			now, err := parseAt(at)
+			if err != nil {
+				return err
 			}
 			var files []policy.ArtifactFile
 			for _, p := range artifacts {
