@@ -505,6 +505,15 @@ func at(l []*InForce, at time.Time) *InForce {
 	return cur
 }
 
+// InForceNow returns the document of kind in force last, or nil.
+func (t *Trust) InForceNow(kind string) *InForce {
+	l := *t.list(kind)
+	if len(l) == 0 {
+		return nil
+	}
+	return l[len(l)-1]
+}
+
 // KeyringAt returns the keyring in force at t, or nil.
 func (t *Trust) KeyringAt(tm time.Time) *InForce { return at(t.Keyrings, tm) }
 

@@ -242,3 +242,19 @@ func TestAdoptionFloodIsLinear(t *testing.T) {
 	}
 	t.Logf("LoadTrust over %d adoptions by a stranger: %v", n, time.Since(start))
 }
+
+// TestLowerVersionIgnored: an adoption of a version below the one in
+// force, signed by an admin anyway, changes nothing and says so.
+func TestLowerVersionIgnored(t *testing.T) {
+	st := newTTSetup(t)
+	ttAdopt(t, st.f, st.admin, ttKeyring(2, st.roles, st.keys, ""), st.day(1))
+	low := map[string][]string{"owner@example.com": {"model-owner", "risk", "compliance"}}
+	ttAdopt(t, st.f, st.admin, ttKeyring(1, low, st.keys, "# another\n"), st.day(2))
+	st.approveAll(t, st.day(3))
+	v := st.judge(t, st.day(4))
+	wantReason(t, v, true, "keyring version 1 (sha256:")
+	wantReason(t, v, true, "versions only go up, so it is ignored")
+	if v.Keyring.Version != 2 {
+		t.Errorf("keyring in force: version %d, want 2", v.Keyring.Version)
+	}
+}

@@ -205,7 +205,8 @@ func rootTemplate(threshold int, admins []policy.Admin) string {
 	var b strings.Builder
 	b.WriteString(`# signoff root: the admins, and how many of them must adopt a root, keyring
 # or policy before it is in force. A new root needs this root's threshold and
-# its own; its version must be higher.
+# its own; every new version is the one in force plus one. A new root may
+# revoke an admin's key from a time (revoked_keys: [{key: ..., revoked_at: ...}]).
 version: 1
 threshold: ` + fmt.Sprint(threshold) + `
 admins:
@@ -234,6 +235,10 @@ members:
   #   valid_from: 2026-01-01T00:00:00Z   # optional
   #   valid_until: 2027-01-01T00:00:00Z  # optional
   #   revoked_at: 2026-06-01T00:00:00Z   # optional: signatures from then on do not count
+# A key found stolen: its signatures dated from revoked_at on do not count,
+# even those signed before this keyring was adopted.
+# revoked_keys:
+#   - {key: "ssh-ed25519 AAAA...", revoked_at: 2026-05-30T00:00:00Z, reason: laptop stolen}
 `
 }
 
@@ -302,6 +307,20 @@ adopted, import their ledger and give the digest instead of a file.`,
 				}
 				if doc, err = policy.ParseDocument(args[0], data); err != nil {
 					return usageError("%v", err)
+				}
+			}
+			// An adoption that can never take effect helps no one: say why.
+			if anchor, err := a.anchor("", l); err == nil {
+				if t, err := policy.LoadTrust(l, anchor, time.Now()); err == nil {
+					if cur := t.InForceNow(doc.Kind); cur != nil {
+						switch {
+						case cur.Digest == doc.Digest:
+							fmt.Fprintf(a.stdout, "%s version %d %s is already in force; nothing signed\n", doc.Kind, doc.Version, doc.Digest)
+							return nil
+						case doc.Version != cur.Version+1:
+							return usageError("%s is %s version %d, but version %d is in force: the next must be version %d", args[0], doc.Kind, doc.Version, cur.Version, cur.Version+1)
+						}
+					}
 				}
 			}
 			e, err := policy.Adopt(l, s, doc, time.Now())
