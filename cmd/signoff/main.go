@@ -115,6 +115,11 @@ else ~/.signoff.`,
 		c.GroupID = "trust"
 		root.AddCommand(c)
 	}
+	root.AddGroup(&cobra.Group{ID: "console", Title: "The console:"})
+	for _, c := range []*cobra.Command{a.demoCmd()} {
+		c.GroupID = "console"
+		root.AddCommand(c)
+	}
 	return root
 }
 
