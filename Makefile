@@ -26,7 +26,7 @@ unit:
 fuzz-short:
 	@for f in ledger:FuzzParseLine ledger:FuzzParsePayload ledger:FuzzParseSignature ledger:FuzzDecodedKey \
 		evidence:FuzzParseManifest evidence:FuzzParseLock evidence:FuzzParseCard evidence:FuzzReadPredictions \
-		evidence:FuzzParseMetrics policy:FuzzParsePolicy policy:FuzzParseBody policy:FuzzParseDocument; do \
+		evidence:FuzzParseMetrics evidence:FuzzInert policy:FuzzParsePolicy policy:FuzzParseBody policy:FuzzParseDocument; do \
 		pkg=$${f%%:*}; fn=$${f#*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./$$pkg/ || exit 1; \
