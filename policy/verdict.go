@@ -32,6 +32,11 @@ type Query struct {
 	// Trust, if set, is the history LoadTrust gave for Anchor and At, to
 	// save reading it again.
 	Trust *Trust
+	// Quick judges the sign-offs alone, for a queue: the subject comes
+	// from its request rather than the bundle, and the gates are the
+	// results the request recorded, not re-evaluated (GatesRecorded).
+	// A quick verdict is never Approved.
+	Quick bool
 }
 
 // An ArtifactFile is a file to be deployed and its SHA-256.
@@ -49,18 +54,21 @@ type Verdict struct {
 	Change   string    `json:"change,omitempty"`
 	// Path is how it was approved: "standard", or "emergency" while an
 	// emergency is in force.
-	Path         string              `json:"path,omitempty"`
-	Reasons      []string            `json:"reasons"` // why not; empty when approved
-	Root         *DocRef             `json:"root,omitempty"`
-	Keyring      *DocRef             `json:"keyring,omitempty"`
-	Policy       *DocRef             `json:"policy,omitempty"`
-	Gates        []Result            `json:"gates"`
-	Requirements []RequirementStatus `json:"requirements"`
-	Requests     []Signer            `json:"requests"`
-	Rejections   []Decided           `json:"rejections,omitempty"`
-	Emergency    *EmergencyStatus    `json:"emergency,omitempty"`
-	Restricted   *Decided            `json:"restricted,omitempty"`
-	Artifacts    []ArtifactCheck     `json:"artifacts,omitempty"`
+	Path    string   `json:"path,omitempty"`
+	Reasons []string `json:"reasons"` // why not; empty when approved
+	Root    *DocRef  `json:"root,omitempty"`
+	Keyring *DocRef  `json:"keyring,omitempty"`
+	Policy  *DocRef  `json:"policy,omitempty"`
+	Gates   []Result `json:"gates"`
+	// GatesRecorded says the gates are as the request recorded them, not
+	// re-evaluated (a quick verdict).
+	GatesRecorded bool                `json:"gates_recorded,omitempty"`
+	Requirements  []RequirementStatus `json:"requirements"`
+	Requests      []Signer            `json:"requests"`
+	Rejections    []Decided           `json:"rejections,omitempty"`
+	Emergency     *EmergencyStatus    `json:"emergency,omitempty"`
+	Restricted    *Decided            `json:"restricted,omitempty"`
+	Artifacts     []ArtifactCheck     `json:"artifacts,omitempty"`
 	// Equivocations are forks in the feeds of signers whose entries
 	// would count: the evidence of a signer who signed two histories.
 	Equivocations []ForkEvidence `json:"equivocations,omitempty"`
@@ -160,7 +168,7 @@ func Judge(l *ledger.Ledger, q Query) (*Verdict, error) {
 	if err := j.run(); err != nil {
 		return nil, err
 	}
-	v.Approved = len(v.Reasons) == 0
+	v.Approved = len(v.Reasons) == 0 && !q.Quick
 	if !v.Approved {
 		v.Path = ""
 	}
@@ -181,6 +189,28 @@ type judge struct {
 	why map[ledger.ID]string
 	// forked holds the feeds of signers in standing that equivocated.
 	forked map[ledger.Feed]bool
+	// recorded holds the gate results the request recorded (quick).
+	recorded []Result
+}
+
+// fromRequest takes the subject from the latest request for the
+// transition asked, for a quick verdict.
+func (j *judge) fromRequest() {
+	for i := len(j.recs) - 1; i >= 0; i-- {
+		r := j.recs[i]
+		s := r.Body.Subject
+		if r.Entry.Kind != KindRequest || s.To != j.q.To {
+			continue
+		}
+		j.m = &evidence.Manifest{Model: s.Model, Version: s.Version, RiskTier: r.Body.Tier, Change: r.Body.Change,
+			Transition: evidence.Transition{From: s.From, To: s.To}, Authors: r.Body.Authors}
+		j.recorded = r.Body.Results
+		if j.recorded == nil {
+			j.recorded = []Result{}
+		}
+		return
+	}
+	j.fail("no request for this bundle to %s", j.q.To)
 }
 
 func (j *judge) fail(format string, args ...any) {
@@ -218,8 +248,11 @@ func (j *judge) run() error {
 	}
 	slices.SortFunc(j.recs, byTime)
 
-	// The bundle: the directory given, or the evidence the ledger carries.
-	if err := j.openBundle(); err != nil {
+	// The bundle: the directory given, or the evidence the ledger carries;
+	// for a quick verdict, what the request says of it.
+	if q.Quick {
+		j.fromRequest()
+	} else if err := j.openBundle(); err != nil {
 		return err
 	}
 	if j.m == nil {
@@ -269,10 +302,13 @@ func (j *judge) run() error {
 	}
 
 	// Gates, re-evaluated from the evidence.
-	if err := j.gates(); err != nil {
+	if q.Quick {
+		j.v.Gates, j.v.GatesRecorded = j.recorded, true
+	} else if err := j.gates(); err != nil {
 		return err
+	} else {
+		j.artifacts()
 	}
-	j.artifacts()
 	requesters := j.requests()
 	restrictedAt, err := j.restricted()
 	if err != nil {

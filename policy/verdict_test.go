@@ -421,6 +421,16 @@ func TestVerdictDeterminism(t *testing.T) {
 			}
 			if first == nil {
 				first = v
+				// A quick verdict, for the queue, agrees on the sign-offs.
+				qv, err := Judge(l, Query{Bundle: w.digest, To: "production", At: judgeAt, Anchor: w.root, Quick: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, _ := json.Marshal(v.Requirements)
+				b, _ := json.Marshal(qv.Requirements)
+				if !bytes.Equal(a, b) || qv.Approved || !qv.GatesRecorded {
+					t.Fatalf("case %d: quick verdict differs:\n%s\n%s", c, a, b)
+				}
 			}
 			normals = append(normals, vtNormal(t, v))
 		}
