@@ -32,6 +32,9 @@ type Query struct {
 	// Trust, if set, is the history LoadTrust gave for Anchor and At, to
 	// save reading it again.
 	Trust *Trust
+	// Report, if set, is the bundle's evaluated evidence (Bundle.Evaluate
+	// with this digest), to save evaluating it again.
+	Report *evidence.Report
 	// Quick judges the sign-offs alone, for a queue: the subject comes
 	// from its request rather than the bundle, and the gates are the
 	// results the request recorded, not re-evaluated (GatesRecorded).
@@ -390,6 +393,11 @@ func (j *judge) signer(r *Record, role string) Signer {
 }
 
 func (j *judge) gates() error {
+	if j.q.Report != nil {
+		j.v.Gates = Evaluate(j.tr.Gates, j.m, j.q.Report)
+		j.gateReasons()
+		return nil
+	}
 	b := j.q.Dir
 	if b == nil {
 		var closeFn func()
@@ -405,12 +413,16 @@ func (j *judge) gates() error {
 		return nil
 	}
 	j.v.Gates = Evaluate(j.tr.Gates, j.m, report)
+	j.gateReasons()
+	return nil
+}
+
+func (j *judge) gateReasons() {
 	for _, r := range j.v.Gates {
 		if r.Status != Pass {
 			j.fail("gate %s %s: %s", r.Name, map[string]string{Fail: "fails", Undefined: "is undefined"}[r.Status], r.Reason)
 		}
 	}
-	return nil
 }
 
 func (j *judge) artifacts() {

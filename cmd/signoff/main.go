@@ -116,7 +116,7 @@ else ~/.signoff.`,
 		root.AddCommand(c)
 	}
 	root.AddGroup(&cobra.Group{ID: "console", Title: "The console:"})
-	for _, c := range []*cobra.Command{a.demoCmd()} {
+	for _, c := range []*cobra.Command{a.demoCmd(), a.reviewCmd()} {
 		c.GroupID = "console"
 		root.AddCommand(c)
 	}

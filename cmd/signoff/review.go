@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
+	"github.com/signoff-dev/signoff/themes"
+	"github.com/signoff-dev/signoff/tui"
+)
+
+// configFile is the home's settings file.
+const configFile = "config.yaml"
+
+// config is what config.yaml may set.
+type config struct {
+	Theme string `yaml:"theme"`
+}
+
+func (a *app) readConfig() (config, string, error) {
+	var c config
+	h, err := a.homeDir()
+	if err != nil {
+		return c, "", err
+	}
+	path := filepath.Join(h, configFile)
+	data, err := ledger.ReadBounded(path, 64<<10)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, path, nil
+	} else if err != nil {
+		return c, path, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
+		return c, path, fmt.Errorf("%s: %v (it may set theme: %s)", path, err, strings.Join(themes.Names, ", "))
+	}
+	return c, path, nil
+}
+
+func (a *app) reviewCmd() *cobra.Command {
+	var theme, root string
+	var sf signFlags
+	c := &cobra.Command{
+		Use:   "review",
+		Short: "Open the review console: the queue, the evidence, and signing",
+		Long: `Open the review console as the home's signer.
+
+The queue lists the open promotion requests, those waiting for your roles
+first, with their gates (✓ passing, ✗ failing) and sign-offs so far. Open
+one to review it in sections: the overview (what is asked, gates, who has
+signed and who is missing), the model card, the metrics beside the
+baseline's, fairness by group, the evidence checklist, and the signed
+history. Then decide: approve, reject or request changes, with a reason
+and a ticket; the form shows the exact subject, bundle digest, policy
+digest and gate summary you sign. Approval waits until you have opened the
+sections the policy names; the sections you opened, and for how long, go
+into the signed decision. The audit screen (a) shows the whole timeline
+and verifies the ledger.
+
+Press ? for every key. Themes: default (the terminal's 16 colours, light
+or dark), light, dark, high-contrast, plain; --theme, or theme: in
+HOME/config.yaml. NO_COLOR gives plain.`,
+		Example: `  signoff demo && signoff --home demo review
+  signoff review --theme high-contrast
+  signoff review --agent`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, cfgPath, err := a.readConfig()
+			if err != nil {
+				return usageError("%v", err)
+			}
+			name := theme
+			if name == "" {
+				name = cfg.Theme
+			}
+			noColor := os.Getenv("NO_COLOR") != ""
+			if noColor {
+				name = "plain"
+			}
+			th, err := themes.Get(name)
+			if err != nil {
+				if theme == "" {
+					err = fmt.Errorf("%s: %w", cfgPath, err)
+				}
+				return usageError("%v", err)
+			}
+			h, err := a.homeDir()
+			if err != nil {
+				return err
+			}
+			l, err := a.openLedger()
+			if err != nil {
+				return err
+			}
+			anchor, err := a.anchor(root, l)
+			l.Close()
+			if err != nil {
+				if errors.Is(err, policy.ErrNoRoot) {
+					return usageError("%v: this home has no governance yet (try signoff demo, then signoff --home demo review)", err)
+				}
+				return err
+			}
+			keyPath := sf.key
+			if keyPath == "" {
+				if keyPath, err = a.defaultKeyPath(); err != nil {
+					return err
+				}
+			}
+			if !sf.agent {
+				if _, err := os.Stat(keyPath); err != nil {
+					return usageError("no signing key at %s: create one with signoff keygen, or pass --key or --agent", keyPath)
+				}
+			}
+			if sf.passphraseFile != "" {
+				return usageError("the console asks for the passphrase when you sign: --passphrase-file is for the CLI")
+			}
+			opt := tui.Options{LedgerDir: filepath.Join(h, "ledger"), Anchor: anchor, KeyPath: keyPath,
+				Agent: sf.agent, AgentSocket: os.Getenv("SSH_AUTH_SOCK"), Fingerprint: sf.fingerprint, Theme: th}
+			if sf.agent && sf.key == "" {
+				if _, err := os.Stat(keyPath + ".pub"); err != nil {
+					opt.KeyPath = ""
+				}
+			}
+			var popts []tea.ProgramOption
+			if noColor {
+				popts = append(popts, tea.WithColorProfile(colorprofile.ASCII))
+			}
+			f, ok := a.stdin.(*os.File)
+			if ok {
+				popts = append(popts, tea.WithInput(f))
+			}
+			popts = append(popts, tea.WithOutput(a.stdout))
+			_, err = tea.NewProgram(tui.New(opt), popts...).Run()
+			return err
+		},
+	}
+	c.Flags().StringVar(&theme, "theme", "", "the colour theme: "+strings.Join(themes.Names, ", ")+" (default: theme: in HOME/config.yaml, else default)")
+	c.Flags().StringVar(&root, "root", "", "the digest of the root to trust (default: the root this home pinned)")
+	sf.register(c)
+	return c
+}

@@ -1,0 +1,242 @@
+package tui
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
+)
+
+// Me is the console's signer, as the keyring in force names them.
+type Me struct {
+	Feed     ledger.Feed
+	Identity string   // from the keyring; the key's own claim if not in it
+	Roles    []string // from the keyring
+	Standing string   // why the keyring would not count them, or ""
+}
+
+// whoAmI finds the signer of feed in the keyring in force at now.
+func whoAmI(trust *policy.Trust, feed ledger.Feed, claimed string, now time.Time) Me {
+	me := Me{Feed: feed, Identity: claimed}
+	probe := &ledger.Entry{Header: ledger.Header{Feed: feed, Time: now}}
+	m, _, why := trust.Standing(probe, now)
+	if m != nil {
+		me.Identity, me.Roles = m.Identity, slices.Clone(m.Roles)
+	}
+	me.Standing = why
+	return me
+}
+
+// Queue states, as a row shows them.
+const (
+	StateForYou   = "waiting for you"
+	StatePartly   = "quorum partly met"
+	StateWaiting  = "waiting for sign-offs"
+	StateGates    = "gates failing"
+	StateApproved = "approved"
+	StateBlocked  = "blocked"
+)
+
+// A Row is one open promotion request in the queue.
+type Row struct {
+	Subject   policy.Subject
+	Tier      string
+	Requested time.Time
+	Requester string
+	Pass      int // gates passing, as the request recorded them
+	Fail      int // gates failing or undefined
+	Met       int // sign-offs counted
+	Needed    int // sign-offs required
+	Missing   string
+	ForYou    bool
+	State     string
+	// search is the lowercased text a filter matches.
+	search string
+}
+
+// loadQueue reads every open request: one row per bundle and stage asked
+// for that has not been promoted. Quorum comes from a quick verdict.
+func loadQueue(l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batch func([]Row)) error {
+	promoted := map[policy.Subject]bool{}
+	err := l.Entries(ledger.Query{Kind: policy.KindPromote}, func(e *ledger.Entry) error {
+		if r, err := policy.ReadRecord(e); err == nil {
+			promoted[*r.Body.Subject] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	seen := map[policy.Subject]bool{}
+	var subjects []policy.Subject
+	err = l.Entries(ledger.Query{Kind: policy.KindRequest}, func(e *ledger.Entry) error {
+		r, err := policy.ReadRecord(e)
+		if err != nil || e.Time.After(now) {
+			return nil
+		}
+		s := *r.Body.Subject
+		if !seen[s] && !promoted[s] {
+			seen[s] = true
+			subjects = append(subjects, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rows := make([]Row, 0, 256)
+	for _, s := range subjects {
+		v, err := policy.Judge(l, policy.Query{Bundle: s.Bundle, To: s.To, At: now, Anchor: trust.Anchor, Trust: trust, Quick: true})
+		if errors.Is(err, ledger.ErrTampered) {
+			return err
+		} else if err != nil {
+			continue
+		}
+		rows = append(rows, rowOf(v, me))
+		if len(rows) == cap(rows) {
+			batch(rows)
+			rows = make([]Row, 0, 256)
+		}
+	}
+	if len(rows) > 0 {
+		batch(rows)
+	}
+	return nil
+}
+
+// rowOf summarises a quick verdict for the queue.
+func rowOf(v *policy.Verdict, me Me) Row {
+	r := Row{Subject: v.Subject, Tier: v.Tier}
+	if len(v.Requests) > 0 {
+		r.Requested, r.Requester = v.Requests[0].Time, v.Requests[0].Identity
+	}
+	for _, g := range v.Gates {
+		if g.Status == policy.Pass {
+			r.Pass++
+		} else {
+			r.Fail++
+		}
+	}
+	var missing []string
+	decided := false
+	for _, q := range v.Requirements {
+		r.Needed += q.Count
+		r.Met += len(q.By)
+		for _, s := range q.By {
+			if s.Identity == me.Identity {
+				decided = true
+			}
+		}
+		if !q.Met {
+			missing = append(missing, strings.TrimPrefix(q.Explanation, "needs "))
+			if me.Standing == "" && slices.ContainsFunc(q.Roles, func(role string) bool { return slices.Contains(me.Roles, role) }) {
+				r.ForYou = true
+			}
+		}
+	}
+	for _, rej := range v.Rejections {
+		if rej.Identity == me.Identity {
+			decided = true
+		}
+	}
+	if decided || r.Requester == me.Identity {
+		r.ForYou = false
+	}
+	if len(missing) > 0 {
+		// The first clause of each: "1 more of {risk, compliance}".
+		var short []string
+		for _, m := range missing {
+			first, _, _ := strings.Cut(m, ";")
+			short = append(short, first)
+		}
+		r.Missing = strings.Join(short, ", ")
+	}
+	blocked := len(v.Rejections) > 0 || len(v.Equivocations) > 0 || v.Restricted != nil
+	switch {
+	case r.Fail > 0:
+		r.State = StateGates
+	case blocked:
+		r.State = StateBlocked
+	case r.Met == r.Needed && quickReasonsOnlyGates(v):
+		r.State = StateApproved
+	case r.ForYou:
+		r.State = StateForYou
+	case r.Met > 0:
+		r.State = StatePartly
+	default:
+		r.State = StateWaiting
+	}
+	r.search = strings.ToLower(strings.Join([]string{v.Subject.Model, v.Subject.Version, v.Subject.From + "->" + v.Subject.To, v.Tier, r.State, r.Requester, v.Subject.Bundle}, " "))
+	return r
+}
+
+// quickReasonsOnlyGates reports whether nothing but gates stands in the
+// way (a quick verdict has no gate reasons of its own).
+func quickReasonsOnlyGates(v *policy.Verdict) bool { return len(v.Reasons) == 0 }
+
+// Review is what the review screen shows of one subject.
+type Review struct {
+	Verdict    *policy.Verdict
+	Report     *evidence.Report
+	Manifest   *evidence.Manifest
+	Lock       *evidence.Lock
+	Transition *policy.Transition
+	History    []HistoryEntry
+	Card       string // the card's text, for rendering
+}
+
+// A HistoryEntry is an entry about the subject, checked.
+type HistoryEntry struct {
+	Entry    *ledger.Entry
+	Record   *policy.Record // nil if it does not read as one
+	Signer   string         // as the keyring names them, or claimed
+	Role     string
+	Verified bool
+	Why      string // why the keyring would not count it
+}
+
+// loadReview reads everything the review screen shows of a subject: the
+// full verdict (gates re-evaluated), the evidence from the ledger's blobs,
+// and the signed history.
+func loadReview(l *ledger.Ledger, trust *policy.Trust, s policy.Subject, now time.Time) (*Review, error) {
+	b, lock, closeFn, err := policy.OpenFromLedger(l, s.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	report, err := b.Evaluate(s.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	v, err := policy.Judge(l, policy.Query{Bundle: s.Bundle, To: s.To, At: now, Anchor: trust.Anchor, Trust: trust, Report: report})
+	if err != nil {
+		return nil, err
+	}
+	rv := &Review{Verdict: v, Report: report, Manifest: b.Manifest, Lock: lock}
+	if pol := trust.PolicyAt(now); pol != nil {
+		rv.Transition, _ = pol.Doc.Policy.TransitionFor(b.Manifest.RiskTier, b.Manifest.Transition.String())
+	}
+	if b.Manifest.Card != "" {
+		if data, err := b.ReadFile(b.Manifest.Card, evidence.MaxCard); err == nil {
+			rv.Card = string(data)
+		}
+	}
+	err = l.Entries(ledger.Query{Subject: s.Bundle}, func(e *ledger.Entry) error {
+		h := HistoryEntry{Entry: e, Signer: e.Identity, Verified: e.Verify() == nil}
+		if r, err := policy.ReadRecord(e); err == nil {
+			h.Record, h.Role = r, r.Body.Role
+		}
+		if m, _, why := trust.Standing(e, now); m != nil {
+			h.Signer, h.Why = m.Identity, why
+		} else {
+			h.Why = why
+		}
+		rv.History = append(rv.History, h)
+		return nil
+	})
+	return rv, err
+}
