@@ -321,7 +321,8 @@ func (m *Model) decideView() string {
 		"You are signing, as " + inert(m.me.Identity) + ":",
 		"  subject   " + inert(v.Subject.Model+" "+v.Subject.Version) + "  " + inert(v.Subject.From+" → "+v.Subject.To),
 		"  bundle    " + v.Subject.Bundle,
-		"  policy    " + polDigest + fmt.Sprintf("  (keyring version %d)", krVersion),
+		"  policy    " + polDigest,
+		fmt.Sprintf("  keyring   version %d", krVersion),
 		fmt.Sprintf("  gates     ✓ %d  ✗ %d", pass, len(v.Gates)-pass),
 	}, "\n")
 	b.WriteString(m.th.Border.Width(min(m.width, 100)).Render(truncate(summary, min(m.width, 100)-2)) + "\n")

@@ -11,7 +11,6 @@ package tui
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -465,11 +464,6 @@ func short(d string) string {
 // errNeedPassphrase asks the form for the key's passphrase.
 var errNeedPassphrase = errors.New("the key is encrypted: type its passphrase")
 
-// fileExists reports whether path exists.
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
 
 // displayWidth is the columns s takes on screen.
 func displayWidth(s string) int { return lipgloss.Width(s) }

@@ -232,7 +232,8 @@ func (m *Model) overview(w int) string {
 	}
 	line("%s", m.th.Header.Render(fmt.Sprintf("Gates  ✓ %d  ✗ %d", pass, len(v.Gates)-pass)))
 	for _, g := range v.Gates {
-		line("  %s %s  %s", m.check(g.Status == policy.Pass), inert(g.Name), m.th.Subtle.Render(wrap(inert(g.Reason), w-6-len(g.Name), "      ")))
+		text := wrap(inert(g.Name)+": "+inert(g.Reason), w-6, "      ")
+		line("  %s %s", m.check(g.Status == policy.Pass), text)
 	}
 	line("")
 	line("%s", m.th.Header.Render("Sign-offs"))
@@ -368,7 +369,7 @@ func (m *Model) metrics(w int) string {
 			}
 		}
 	}
-	rows := [][]string{{"metric", "candidate", "95% CI", "baseline", "Δ", "Δ%", "sig.", "gate"}}
+	rows := [][]string{{"", "metric", "candidate", "95% CI", "baseline", "Δ", "Δ%", "signif.", "gate"}}
 	var marks []string
 	for _, k := range names {
 		c := d.Report.Metrics.Candidate[k]
@@ -387,22 +388,20 @@ func (m *Model) metrics(w int) string {
 			}
 			if df.Significant != nil {
 				sig = map[bool]string{true: "yes", false: "no"}[*df.Significant]
-				if df.CI != nil {
-					sig += fmt.Sprintf(" [%+.3g, %+.3g]", df.CI[0], df.CI[1])
-				}
 			}
 		}
-		gate, mark := "", ""
+		var gates []string
+		mark, glyph := "", ""
 		for _, g := range gateOf[k] {
 			ok := g.Status == policy.Pass
-			gate += map[bool]string{true: "✓ ", false: "✗ "}[ok] + g.Name + " "
+			gates = append(gates, g.Name)
 			if !ok {
-				mark = "fail"
+				mark, glyph = "fail", "✗"
 			} else if mark == "" {
-				mark = "pass"
+				mark, glyph = "pass", "✓"
 			}
 		}
-		rows = append(rows, []string{k, c.Value.String(), ciText(c), base, delta, rel, sig, strings.TrimSpace(gate)})
+		rows = append(rows, []string{glyph, k, c.Value.String(), ciText(c), base, delta, rel, sig, strings.Join(gates, ", ")})
 		marks = append(marks, mark)
 	}
 	out := m.table(rows, w, marks)
@@ -424,7 +423,7 @@ func (m *Model) metrics(w int) string {
 func ciText(c evidence.Metric) string {
 	switch {
 	case c.CI != nil:
-		return fmt.Sprintf("[%.4g, %.4g]", c.CI[0], c.CI[1])
+		return fmt.Sprintf("%.3g–%.3g", c.CI[0], c.CI[1])
 	case c.CIUndefined != "":
 		return "undefined"
 	}
