@@ -105,7 +105,7 @@ func build(name, glamour string, p palette) *Theme {
 		Header:   fg(p.text).Bold(true),
 		Selected: lipgloss.NewStyle().Reverse(true),
 		Tab:      fg(p.subtle),
-		TabOn:    fg(p.accent).Bold(true).Underline(true),
+		TabOn:    fg(p.accent).Bold(true).Reverse(true),
 		TabSeen:  fg(p.text),
 		Border:   lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(p.border),
 		Key:      fg(p.accent),

@@ -35,7 +35,7 @@ func whoAmI(trust *policy.Trust, feed ledger.Feed, claimed string, now time.Time
 const (
 	StateForYou   = "waiting for you"
 	StatePartly   = "quorum partly met"
-	StateWaiting  = "waiting for sign-offs"
+	StateWaiting  = "no sign-offs yet"
 	StateGates    = "gates failing"
 	StateApproved = "approved"
 	StateBlocked  = "blocked"

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -75,6 +76,8 @@ type Model struct {
 	me      Me
 	myKey   ledger.Feed
 
+	shared *sharedLedger
+
 	queue queueState
 	rev   reviewState
 	form  decideState
@@ -90,7 +93,7 @@ func New(opt Options) *Model {
 	if th == nil {
 		th, _ = themes.Get("default")
 	}
-	m := &Model{opt: opt, th: th, keys: newKeyMap(), help: help.New(), now: opt.Now, width: 80, height: 24, loading: true, isDark: true}
+	m := &Model{opt: opt, th: th, keys: newKeyMap(), help: help.New(), now: opt.Now, width: 80, height: 24, loading: true, isDark: true, shared: &sharedLedger{}}
 	m.queue.filter = textinput.New()
 	m.queue.filter.Prompt = "/ "
 	m.queue.filter.Placeholder = "model, version, tier, state, requester"
@@ -140,13 +143,45 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(m.load(), tea.RequestBackgroundColor)
 }
 
-// withLedger opens the ledger for one operation.
+// sharedLedger is the console's ledger while some operation needs it:
+// opened by the first, closed when the last is done, so that the CLI can
+// use the ledger whenever the console is idle.
+type sharedLedger struct {
+	mu   sync.Mutex
+	l    *ledger.Ledger
+	refs int
+}
+
+func (s *sharedLedger) acquire(dir string) (*ledger.Ledger, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs == 0 {
+		l, err := ledger.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		s.l = l
+	}
+	s.refs++
+	return s.l, nil
+}
+
+func (s *sharedLedger) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs--; s.refs == 0 {
+		s.l.Close()
+		s.l = nil
+	}
+}
+
+// withLedger runs fn with the ledger open.
 func (m *Model) withLedger(fn func(*ledger.Ledger) error) error {
-	l, err := ledger.Open(m.opt.LedgerDir)
+	l, err := m.shared.acquire(m.opt.LedgerDir)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
+	defer m.shared.release()
 	return fn(l)
 }
 
@@ -176,20 +211,20 @@ func (m *Model) load() tea.Cmd {
 		if err != nil {
 			return loadedMsg{err: fmt.Errorf("your key: %w", err)}
 		}
-		l, err := ledger.Open(m.opt.LedgerDir)
+		l, err := m.shared.acquire(m.opt.LedgerDir)
 		if err != nil {
 			return loadedMsg{err: err}
 		}
 		trust, err := policy.LoadTrust(l, m.opt.Anchor, now)
 		if err != nil {
-			l.Close()
+			m.shared.release()
 			return loadedMsg{err: err}
 		}
 		me := whoAmI(trust, feed, claimed, now)
 		ch := make(chan rowsMsg, 4)
 		go func() {
-			defer l.Close()
 			err := loadQueue(l, trust, me, now, func(rows []Row) { ch <- rowsMsg{rows: rows} })
+			m.shared.release()
 			ch <- rowsMsg{done: true, err: err}
 			close(ch)
 		}()
@@ -335,19 +370,21 @@ func (m *Model) resize() {
 
 // bodyHeight is the rows between the header and the footer.
 func (m *Model) bodyHeight() int {
-	footer := 2
-	if m.showHelp {
-		footer = 2 + len(m.helpFor().full[0]) + 1
-	}
+	m.help.ShowAll = m.showHelp
+	footer := 1 + lipgloss.Height(m.help.View(m.helpFor()))
 	return max(m.height-1-footer, 3)
 }
 
 func (m *Model) styleInputs() {
+	// A steady cursor: easier to find, and no redraw twice a second.
 	ts := textinput.DefaultStyles(m.isDark)
+	ts.Cursor.Blink = false
 	for _, ti := range []*textinput.Model{&m.queue.filter, &m.audit.filter, &m.form.ticket, &m.form.pass} {
 		ti.SetStyles(ts)
 	}
-	m.form.reason.SetStyles(textarea.DefaultStyles(m.isDark))
+	as := textarea.DefaultStyles(m.isDark)
+	as.Cursor.Blink = false
+	m.form.reason.SetStyles(as)
 	m.help.Styles = help.DefaultStyles(m.isDark)
 	if m.th.Name == "plain" {
 		m.help.Styles = help.Styles{}

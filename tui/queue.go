@@ -174,32 +174,37 @@ type column struct {
 var queueColumns = []column{
 	{"", 1, false},
 	{"MODEL", 0, false},
-	{"TRANSITION", 20, false},
-	{"TIER", 9, false},
-	{"GATES", 7, false},
+	{"TO", 12, false},
+	{"TIER", 8, false},
+	{"GATES", 6, false},
 	{"QUORUM", 6, false},
-	{"STATE", 19, false},
+	{"STATE", 17, false},
 	{"MISSING", 30, true},
 	{"REQUESTED BY", 24, true},
 	{"AGE", 4, false},
 }
 
+// wide reports whether the screen has room for the wide columns.
+func (m *Model) wide() bool { return m.width >= 140 }
+
 func (m *Model) columns() []int {
-	wide := m.width >= 140
 	widths := make([]int, len(queueColumns))
 	used := 0
 	flex := -1
 	for i, c := range queueColumns {
-		if c.wide && !wide {
+		w := c.width
+		switch {
+		case c.wide && !m.wide():
 			widths[i] = -1
 			continue
-		}
-		if c.width == 0 {
+		case c.width == 0:
 			flex = i
 			continue
+		case c.title == "TO" && m.wide():
+			w = 22 // from → to
 		}
-		widths[i] = c.width
-		used += c.width + 1
+		widths[i] = w
+		used += w + 1
 	}
 	widths[flex] = max(m.width-used-1, 8)
 	return widths
@@ -233,7 +238,11 @@ func (m *Model) queueView() string {
 	var head []string
 	for i, c := range queueColumns {
 		if widths[i] >= 0 {
-			head = append(head, pad(c.title, widths[i]))
+			title := c.title
+			if title == "TO" && m.wide() {
+				title = "TRANSITION"
+			}
+			head = append(head, pad(title, widths[i]))
 		}
 	}
 	b.WriteString(m.th.Header.Render(truncate(strings.Join(head, " "), m.width)) + "\n")
@@ -265,10 +274,14 @@ func (m *Model) queueLine(r *Row, widths []int, selected bool) string {
 	if r.Fail > 0 {
 		gates += fmt.Sprintf(" ✗%d", r.Fail)
 	}
+	to := "→ " + r.Subject.To
+	if m.wide() {
+		to = r.Subject.From + " → " + r.Subject.To
+	}
 	cells := []string{
 		mark,
 		inert(r.Subject.Model + " " + r.Subject.Version),
-		inert(r.Subject.From + " → " + r.Subject.To),
+		inert(to),
 		inert(r.Tier),
 		gates,
 		fmt.Sprintf("%d of %d", r.Met, r.Needed),

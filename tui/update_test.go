@@ -1,0 +1,171 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/signoff-dev/signoff/policy"
+)
+
+// TestQueue: every state the demo sets up, for-you first; navigation,
+// search and the for-you filter.
+func TestQueue(t *testing.T) {
+	m, _ := newTest(t, 120, 30, "default")
+	if len(m.queue.rows) != 3 {
+		t.Fatalf("%d rows, want the 3 demo requests", len(m.queue.rows))
+	}
+	states := map[string]string{}
+	for _, r := range m.queue.rows {
+		states[r.Subject.Model] = r.State
+	}
+	want := map[string]string{"credit-risk": StateForYou, "recommender": StateGates, "sepsis-triage": StateApproved}
+	for k, v := range want {
+		if states[k] != v {
+			t.Errorf("%s: state %q, want %q", k, states[k], v)
+		}
+	}
+	if rowIndex(m, "credit-risk") != 0 {
+		t.Errorf("credit-risk, waiting for you, is row %d, want first", rowIndex(m, "credit-risk"))
+	}
+	press(t, m, "down", "down", "down")
+	if m.queue.cursor != 2 {
+		t.Errorf("cursor %d after three downs in three rows, want 2", m.queue.cursor)
+	}
+	press(t, m, "up")
+	if m.queue.cursor != 1 {
+		t.Errorf("cursor %d after up, want 1", m.queue.cursor)
+	}
+	press(t, m, "/")
+	typeText(t, m, "sepsis")
+	if len(m.queue.view) != 1 || m.queue.rows[m.queue.view[0]].Subject.Model != "sepsis-triage" {
+		t.Errorf("search for sepsis shows %d rows", len(m.queue.view))
+	}
+	press(t, m, "esc")
+	if len(m.queue.view) != 3 {
+		t.Errorf("esc in search leaves %d rows, want 3", len(m.queue.view))
+	}
+	press(t, m, "f")
+	for _, i := range m.queue.view {
+		if !m.queue.rows[i].ForYou {
+			t.Errorf("for-you filter shows %s", m.queue.rows[i].Subject.Model)
+		}
+	}
+	press(t, m, "f", "s")
+	if sorts[m.queue.sort] != "age" {
+		t.Errorf("s sorts by %s, want age", sorts[m.queue.sort])
+	}
+}
+
+// TestReviewSections: opening a subject, moving between sections, and
+// which were opened.
+func TestReviewSections(t *testing.T) {
+	m, _ := newTest(t, 120, 30, "default")
+	press(t, m, "enter")
+	if m.screen != screenReview || m.rev.data == nil {
+		t.Fatalf("enter: screen %v, data %v, error %q", m.screen, m.rev.data != nil, m.errText)
+	}
+	if m.rev.row.Subject.Model != "credit-risk" || !m.rev.opened["overview"] || len(m.rev.opened) != 1 {
+		t.Fatalf("review of %s with %v opened", m.rev.row.Subject.Model, m.rev.opened)
+	}
+	press(t, m, "tab", "tab")
+	if sections[m.rev.section] != "metrics" {
+		t.Errorf("after two tabs: %s", sections[m.rev.section])
+	}
+	press(t, m, "shift+tab")
+	if sections[m.rev.section] != "card" {
+		t.Errorf("after shift+tab: %s", sections[m.rev.section])
+	}
+	press(t, m, "6")
+	if sections[m.rev.section] != "history" || !m.rev.opened["history"] || m.rev.opened["fairness"] {
+		t.Errorf("6 opens %s; opened %v", sections[m.rev.section], m.rev.opened)
+	}
+	for _, want := range []string{"History", "decision", "compliance@demo.example"} {
+		if !strings.Contains(plain(t, m), want) {
+			t.Errorf("history view lacks %q", want)
+		}
+	}
+	press(t, m, "esc")
+	if m.screen != screenQueue {
+		t.Errorf("esc from review: screen %v", m.screen)
+	}
+}
+
+// TestApproveNeedsReview: approval is refused until every section the
+// policy names was opened; the typed reason survives the refusal and a
+// trip back to the review; the decision records the sections opened.
+func TestApproveNeedsReview(t *testing.T) {
+	m, dir := newTest(t, 120, 40, "default")
+	press(t, m, "enter", "d")
+	if m.screen != screenDecide {
+		t.Fatalf("d: screen %v", m.screen)
+	}
+	press(t, m, "a", "tab", "tab")
+	typeText(t, m, "fairness within bounds")
+	press(t, m, "ctrl+s")
+	if !strings.Contains(m.form.err, "the policy asks you to open Model card, Metrics, Fairness, Evidence before approving") {
+		t.Fatalf("approve without review: %q", m.form.err)
+	}
+	if len(decisions(t, dir)) != 0 {
+		t.Fatal("a refused approval was signed")
+	}
+	press(t, m, "esc", "2", "3", "4", "5", "d")
+	if got := m.form.reason.Value(); got != "fairness within bounds" {
+		t.Errorf("the reason after going back: %q", got)
+	}
+	if m.form.verdict != -1 {
+		t.Errorf("the verdict chosen carried over (%d): a new visit asks again", m.form.verdict)
+	}
+	press(t, m, "a", "tab", "tab", "tab")
+	typeText(t, m, "RISK-7")
+	press(t, m, "ctrl+s")
+	if m.form.entry == "" {
+		t.Fatalf("not signed: %q", m.form.err)
+	}
+	ds := decisions(t, dir)
+	if len(ds) != 1 {
+		t.Fatalf("%d decisions signed", len(ds))
+	}
+	b := ds[0].Body
+	if b.Verdict != policy.Approve || b.Role != "risk" || b.Reason != "fairness within bounds" || b.Ticket != "RISK-7" {
+		t.Errorf("signed %+v", b)
+	}
+	var opened []string
+	for _, r := range b.Reviewed {
+		opened = append(opened, r.Section)
+	}
+	if strings.Join(opened, ",") != "overview,card,metrics,fairness,evidence" {
+		t.Errorf("reviewed %v", opened)
+	}
+}
+
+// TestRejectWithoutReview: a rejection needs a reason, not the review.
+func TestRejectWithoutReview(t *testing.T) {
+	m, dir := newTest(t, 80, 24, "plain")
+	press(t, m, "down") // recommender, gates failing
+	if m.queue.rows[m.queue.view[m.queue.cursor]].Subject.Model != "recommender" {
+		t.Fatalf("second row is %s", m.queue.rows[m.queue.view[m.queue.cursor]].Subject.Model)
+	}
+	press(t, m, "enter", "d", "r", "ctrl+s")
+	if !strings.Contains(m.form.err, "a decision needs a reason") {
+		t.Fatalf("sign without a reason: %q", m.form.err)
+	}
+	typeText(t, m, "p95 latency 131 ms is over the 120 ms budget")
+	press(t, m, "ctrl+s")
+	if m.form.entry == "" {
+		t.Fatalf("not signed: %q", m.form.err)
+	}
+	ds := decisions(t, dir)
+	if len(ds) != 1 || ds[0].Body.Verdict != policy.Reject || ds[0].Body.Subject.Model != "recommender" {
+		t.Fatalf("signed %+v", ds)
+	}
+	// Any key goes back to the queue, reloaded.
+	press(t, m, "x")
+	if m.screen != screenQueue || m.loading {
+		t.Fatalf("after signing: screen %v loading %v", m.screen, m.loading)
+	}
+	for _, r := range m.queue.rows {
+		if r.Subject.Model == "recommender" && (r.ForYou || r.State != StateGates) {
+			t.Errorf("recommender after the rejection: for you %v, state %s", r.ForYou, r.State)
+		}
+	}
+}
