@@ -501,7 +501,6 @@ func short(d string) string {
 // errNeedPassphrase asks the form for the key's passphrase.
 var errNeedPassphrase = errors.New("the key is encrypted: type its passphrase")
 
-
 // displayWidth is the columns s takes on screen.
 func displayWidth(s string) int { return lipgloss.Width(s) }
 
