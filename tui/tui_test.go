@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,7 +75,12 @@ func TestMain(m *testing.M) {
 // loaded, at the given size and theme.
 func newTest(t testing.TB, w, h int, theme string) (*Model, string) {
 	t.Helper()
-	dir := demo(t)
+	return newTestIn(t, demo(t), w, h, theme)
+}
+
+// newTestIn is newTest over the workspace in dir.
+func newTestIn(t testing.TB, dir string, w, h int, theme string) (*Model, string) {
+	t.Helper()
 	pin, err := os.ReadFile(filepath.Join(dir, workspace.RootPin))
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +235,15 @@ func rowIndex(m *Model, model string) int {
 // decisions returns the decisions signed with key in the ledger.
 func decisions(t testing.TB, dir string) []*policy.Record {
 	t.Helper()
-	l, err := ledger.Open(filepath.Join(dir, workspace.LedgerDir))
+	// A console that quit may still be finishing a read in the background.
+	var l *ledger.Ledger
+	var err error
+	for range 100 {
+		if l, err = ledger.Open(filepath.Join(dir, workspace.LedgerDir)); !errors.Is(err, ledger.ErrLocked) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
