@@ -69,12 +69,12 @@ func TestHostileTextIsInert(t *testing.T) {
 		}
 		return s
 	}
-	res, err := policy.Request(l, key("bob"), bundle, report, root, fixNow.Add(-30 * time.Minute))
+	res, err := policy.Request(l, key("bob"), bundle, report, root, fixNow.Add(-30*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := policy.Decision{Subject: res.Subject, Verdict: policy.Reject, Role: "model-owner", Reason: "nope " + hostile, Ticket: "T-" + "\x1b[31m1", Gates: res.Results}
-	if _, err := policy.Decide(l, key("owner"), d, root, fixNow.Add(-15 * time.Minute)); err != nil {
+	if _, err := policy.Decide(l, key("owner"), d, root, fixNow.Add(-15*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := policy.Judge(l, policy.Query{Bundle: res.Subject.Bundle, To: "production", At: fixNow, Anchor: root, Quick: true}); err != nil {
