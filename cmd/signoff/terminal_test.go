@@ -119,3 +119,62 @@ func TestTerminalPassphrase(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminalConsole opens the demo in the real binary's console in a
+// real terminal, reviews credit-risk, approves it with a reason, quits,
+// and finds the decision in signoff log and its effect in signoff verify.
+func TestTerminalConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts tmux")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	demo := filepath.Join(dir, "demo")
+	if out, err := exec.Command(bin, "demo", "--dir", demo).CombinedOutput(); err != nil {
+		t.Fatalf("signoff demo: %v\n%s", err, out)
+	}
+	s := newTmux(t, []string{"TERM=xterm-256color"}, "/bin/sh")
+	s.send("echo READY-$((20+22))", "Enter")
+	s.waitFor("READY-42", 1)
+	s.send(bin+" --home "+demo+" review; echo CONSOLE-EXIT-$?", "Enter")
+	s.waitFor("● credit-risk 7", 1)
+	s.waitFor("waiting for you", 1)
+	s.send("Enter")
+	s.waitFor("Sign-offs", 1)
+	// Approval needs every section the policy names: open them.
+	for _, k := range []string{"2", "3", "4", "5"} {
+		s.send(k)
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.waitFor("5 Evidence", 1)
+	s.send("d")
+	s.waitFor("You are signing, as risk.officer@demo.example", 1)
+	s.send("a", "Tab", "Tab")
+	s.send("-l", "Paired AUC gain holds; fairness within bounds.")
+	s.send("Tab")
+	s.send("-l", "RISK-1")
+	s.send("C-s")
+	scr := s.waitFor("signed and recorded durably", 1)
+	id := ""
+	for _, line := range strings.Split(scr, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "entry" {
+			id = f[1]
+		}
+	}
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("no entry id on the screen:\n%s", scr)
+	}
+	s.send("x")
+	s.waitFor("open requests", 1)
+	s.send("q")
+	s.waitFor("CONSOLE-EXIT-0", 1)
+
+	out, err := exec.Command(bin, "--home", demo, "log", "--kind", "decision", "-n", "1").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "risk.officer@demo.example") || !strings.Contains(string(out), id[7:19]) {
+		t.Fatalf("signoff log: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "--home", demo, "verify", "--model", "credit-risk", "--version", "7", "--to", "production").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "APPROVED") {
+		t.Fatalf("signoff verify after approving: %v\n%s", err, out)
+	}
+}
