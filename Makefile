@@ -11,10 +11,12 @@ FUZZTIME ?= 10s
 build:
 	$(GO) build -o $(BIN) ./cmd/signoff
 
-# Until the review console lands, run is a guided tour of the CLI on a
-# demo home in ./$(DEMO) (created when missing).
+# run opens the review console as the demo's risk officer, on a demo
+# workspace in ./$(DEMO) (created when missing: signers, governance, the
+# three demo bundles, requests and decisions).
 run: build
-	@scripts/tour.sh $(BIN) $(DEMO)
+	@[ -e $(DEMO)/keys/id_ed25519 ] || $(BIN) demo --dir $(DEMO)
+	$(BIN) --home $(DEMO) review
 
 test: lint unit fuzz-short
 
