@@ -1,10 +1,16 @@
 package tui
 
 import (
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
+	"github.com/signoff-dev/signoff/policy/workspace"
 )
 
 // TestQueue: every state the demo sets up, for-you first; navigation,
@@ -166,6 +172,105 @@ func TestRejectWithoutReview(t *testing.T) {
 	for _, r := range m.queue.rows {
 		if r.Subject.Model == "recommender" && (r.ForYou || r.State != StateGates) {
 			t.Errorf("recommender after the rejection: for you %v, state %s", r.ForYou, r.State)
+		}
+	}
+}
+
+// TestSignErrorsInPlace: an encrypted key asks for its passphrase in the
+// form; a wrong one and a ledger held by another process are errors
+// shown in place, and the typed reason survives both.
+func TestSignErrorsInPlace(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("needs ssh-keygen to put a passphrase on the demo key")
+	}
+	m, dir := newTest(t, 100, 30, "default")
+	keyPath := filepath.Join(dir, workspace.KeyFile)
+	if out, err := exec.Command("ssh-keygen", "-q", "-p", "-P", "", "-N", "correct horse", "-f", keyPath).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen -p: %v\n%s", err, out)
+	}
+	press(t, m, "down", "enter", "d", "r", "tab", "tab")
+	typeText(t, m, "latency over budget")
+	press(t, m, "ctrl+s")
+	if !m.form.needPass || m.form.field != fieldPass || !strings.Contains(m.form.err, "type its passphrase") {
+		t.Fatalf("encrypted key: needPass %v field %v err %q", m.form.needPass, m.form.field, m.form.err)
+	}
+	typeText(t, m, "wrong")
+	press(t, m, "ctrl+s")
+	if m.form.entry != "" || m.form.err == "" {
+		t.Fatalf("wrong passphrase: entry %q err %q", m.form.entry, m.form.err)
+	}
+	// Another process holds the ledger.
+	l, err := ledger.Open(filepath.Join(dir, workspace.LedgerDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typeText(t, m, "correct horse")
+	press(t, m, "ctrl+s")
+	if m.form.entry != "" || !strings.Contains(m.form.err, "in use") {
+		t.Fatalf("ledger held: entry %q err %q", m.form.entry, m.form.err)
+	}
+	l.Close()
+	if got := m.form.reason.Value(); got != "latency over budget" {
+		t.Fatalf("the reason after the errors: %q", got)
+	}
+	typeText(t, m, "correct horse")
+	press(t, m, "ctrl+s")
+	if m.form.entry == "" {
+		t.Fatalf("not signed with the right passphrase: %q", m.form.err)
+	}
+	if ds := decisions(t, dir); len(ds) != 1 || ds[0].Body.Reason != "latency over budget" {
+		t.Fatalf("signed %+v", ds)
+	}
+}
+
+// TestAudit: the timeline, its filter, and a full verify.
+func TestAudit(t *testing.T) {
+	m, _ := newTest(t, 120, 30, "default")
+	press(t, m, "a")
+	if m.screen != screenAudit || len(m.audit.rows) == 0 {
+		t.Fatalf("audit: screen %v, %d rows", m.screen, len(m.audit.rows))
+	}
+	all := len(m.audit.view)
+	press(t, m, "/")
+	typeText(t, m, "request")
+	press(t, m, "enter")
+	// The 3 requests and the request for changes.
+	if len(m.audit.view) != 4 {
+		t.Errorf("filter request: %d rows, want 4 (of %d)", len(m.audit.view), all)
+	}
+	press(t, m, "/")
+	for range len("request") {
+		press(t, m, "backspace")
+	}
+	typeText(t, m, "alice request")
+	press(t, m, "enter")
+	if len(m.audit.view) != 1 || m.audit.rows[m.audit.view[0]].entry.Kind != policy.KindRequest {
+		t.Errorf("filter alice request: %d rows", len(m.audit.view))
+	}
+	press(t, m, "v")
+	if m.audit.verifying || !m.audit.resultOK || !strings.Contains(m.audit.result, "ledger intact") {
+		t.Fatalf("verify: %q", m.audit.result)
+	}
+	press(t, m, "esc", "esc")
+	if m.screen != screenQueue {
+		t.Errorf("esc twice from a filtered audit: screen %v", m.screen)
+	}
+}
+
+// TestResize: every screen fits the window after it changes size.
+func TestResize(t *testing.T) {
+	m, _ := newTest(t, 160, 48, "default")
+	press(t, m, "enter", "3")
+	for _, size := range [][2]int{{80, 24}, {200, 60}, {100, 30}} {
+		send(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		lines := strings.Split(plain(t, m), "\n")
+		if len(lines) != size[1] {
+			t.Errorf("%dx%d: %d lines", size[0], size[1], len(lines))
+		}
+		for i, l := range lines {
+			if w := displayWidth(l); w > size[0] {
+				t.Errorf("%dx%d: line %d is %d wide", size[0], size[1], i+1, w)
+			}
 		}
 	}
 }
