@@ -37,7 +37,7 @@ fuzz-short:
 # Benchmarks print ratios to limits measured in the same run (bare ed25519
 # verification, a bare fsync), never bare times.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./ledger/ ./evidence/ ./policy/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./ledger/ ./evidence/ ./policy/ ./tui/
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

@@ -77,6 +77,10 @@ type Model struct {
 	myKey   ledger.Feed
 
 	shared *sharedLedger
+	// drawn closes when the first frame is drawn: loading waits for it,
+	// so that the first frame does not wait for loading.
+	drawn     chan struct{}
+	drawnOnce sync.Once
 
 	queue queueState
 	rev   reviewState
@@ -93,7 +97,7 @@ func New(opt Options) *Model {
 	if th == nil {
 		th, _ = themes.Get("default")
 	}
-	m := &Model{opt: opt, th: th, keys: newKeyMap(), help: help.New(), now: opt.Now, width: 80, height: 24, loading: true, isDark: true, shared: &sharedLedger{}}
+	m := &Model{opt: opt, th: th, keys: newKeyMap(), help: help.New(), now: opt.Now, width: 80, height: 24, loading: true, isDark: true, shared: &sharedLedger{}, drawn: make(chan struct{})}
 	m.queue.filter = textinput.New()
 	m.queue.filter.Prompt = "/ "
 	m.queue.filter.Placeholder = "model, version, tier, state, requester"
@@ -207,6 +211,10 @@ func (m *Model) myFeed() (ledger.Feed, string, error) {
 func (m *Model) load() tea.Cmd {
 	now := m.now()
 	return func() tea.Msg {
+		select {
+		case <-m.drawn:
+		case <-time.After(200 * time.Millisecond):
+		}
 		feed, claimed, err := m.myFeed()
 		if err != nil {
 			return loadedMsg{err: fmt.Errorf("your key: %w", err)}
@@ -406,6 +414,7 @@ func (m *Model) View() tea.View {
 	}
 	body = fitHeight(body, m.bodyHeight())
 	v := tea.NewView(lipgloss.JoinVertical(lipgloss.Left, m.headerView(), body, m.footerView()))
+	m.drawnOnce.Do(func() { close(m.drawn) })
 	v.AltScreen = true
 	v.WindowTitle = "signoff review"
 	return v

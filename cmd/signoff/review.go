@@ -48,6 +48,30 @@ func (a *app) readConfig() (config, string, error) {
 	return c, path, nil
 }
 
+// quickAnchor is anchor without opening the ledger when --root is given
+// or the home has pinned a root.
+func (a *app) quickAnchor(root string) (string, error) {
+	h, err := a.homeDir()
+	if err != nil {
+		return "", err
+	}
+	if root == "" {
+		if data, err := os.ReadFile(filepath.Join(h, rootPin)); err == nil {
+			if d := strings.TrimSpace(string(data)); policy.IsDigest(d) {
+				return d, nil
+			}
+		}
+	} else if policy.IsDigest(root) {
+		return root, nil
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return a.anchor(root, l)
+}
+
 func (a *app) reviewCmd() *cobra.Command {
 	var theme, root string
 	var sf signFlags
@@ -99,12 +123,9 @@ HOME/config.yaml. NO_COLOR gives plain.`,
 			if err != nil {
 				return err
 			}
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			anchor, err := a.anchor(root, l)
-			l.Close()
+			// The first frame must not wait on the ledger: with --root or a
+			// pinned root it is not even opened here.
+			anchor, err := a.quickAnchor(root)
 			if err != nil {
 				if errors.Is(err, policy.ErrNoRoot) {
 					return usageError("%v: this home has no governance yet (try signoff demo, then signoff --home demo review)", err)
