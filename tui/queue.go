@@ -229,9 +229,19 @@ func (m *Model) queueView() string {
 	}
 	title += " · sort: " + sorts[q.sort]
 	b.WriteString(m.th.Subtle.Render(truncate(title, m.width)) + "\n")
-	if q.filtering || q.filter.Value() != "" {
+	switch {
+	case q.filtering || q.filter.Value() != "":
 		b.WriteString(q.filter.View() + "\n")
-	} else {
+	case q.cursor < len(q.view):
+		// Who is missing, for the selected row (the wide layout has a
+		// column for it).
+		r := &q.rows[q.view[q.cursor]]
+		what := "all sign-offs are in"
+		if r.Missing != "" {
+			what = "needs " + inert(r.Missing)
+		}
+		b.WriteString(m.th.Subtle.Render(truncate("▸ "+inert(r.Subject.Model+" "+r.Subject.Version)+": "+what+" · requested by "+inert(r.Requester), m.width)) + "\n")
+	default:
 		b.WriteString("\n")
 	}
 	widths := m.columns()

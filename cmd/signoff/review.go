@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/signoff-dev/signoff/evidence"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 	"github.com/signoff-dev/signoff/themes"
@@ -43,7 +44,7 @@ func (a *app) readConfig() (config, string, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
-		return c, path, fmt.Errorf("%s: %v (it may set theme: %s)", path, err, strings.Join(themes.Names, ", "))
+		return c, path, fmt.Errorf("%v (config.yaml may set theme: %s)", evidence.YAMLError(path, err), strings.Join(themes.Names, ", "))
 	}
 	return c, path, nil
 }
