@@ -1,10 +1,12 @@
 package tui
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -272,5 +274,48 @@ func TestResize(t *testing.T) {
 				t.Errorf("%dx%d: line %d is %d wide", size[0], size[1], i+1, w)
 			}
 		}
+	}
+}
+
+// TestSignWithAgent: with --agent the console signs with the key held in
+// a real ssh-agent, asking for no passphrase.
+func TestSignWithAgent(t *testing.T) {
+	for _, tool := range []string{"ssh-agent", "ssh-add"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip("needs " + tool)
+		}
+	}
+	dir := demo(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	for range 100 {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", filepath.Join(dir, workspace.KeyFile))
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v\n%s", err, out)
+	}
+	// The key file is gone: only the agent can sign.
+	if err := os.Remove(filepath.Join(dir, workspace.KeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newTestIn(t, dir, 100, 30, "default")
+	m.opt.Agent, m.opt.AgentSocket = true, sock
+	press(t, m, "down", "enter", "d", "c", "tab", "tab")
+	typeText(t, m, "add a latency fix first")
+	press(t, m, "ctrl+s")
+	if m.form.entry == "" || m.form.needPass {
+		t.Fatalf("agent signing: entry %q, needPass %v, err %q", m.form.entry, m.form.needPass, m.form.err)
+	}
+	if ds := decisions(t, dir); len(ds) != 1 || ds[0].Body.Verdict != policy.RequestChanges {
+		t.Fatalf("signed %+v", ds)
 	}
 }
