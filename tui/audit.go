@@ -288,13 +288,16 @@ func (m *Model) auditView() string {
 	default:
 		b.WriteString("\n")
 	}
-	widths := []int{16, 26, 15, 18, 3, 0}
+	widths, timeFormat := []int{16, 26, 15, 18, 3, 0}, "2006-01-02 15:04"
+	if m.width < 120 {
+		widths, timeFormat = []int{11, 20, 9, 14, 3, 0}, "01-02 15:04"
+	}
 	fixed := 0
 	for _, w := range widths {
 		fixed += w + 1
 	}
 	widths[5] = max(m.width-fixed-1, 10)
-	head := []string{"TIME", "SIGNER (CLAIMED)", "KIND", "SUBJECT", "SIG", "WHAT"}
+	head := []string{"TIME (UTC)", "SIGNER (CLAIMED)", "KIND", "SUBJECT", "SIG", "WHAT"}
 	var hs []string
 	for i, h := range head {
 		hs = append(hs, pad(h, widths[i]))
@@ -304,7 +307,7 @@ func (m *Model) auditView() string {
 	for i := a.offset; i < min(a.offset+n, len(a.view)); i++ {
 		r := &a.rows[a.view[i]]
 		sig := map[bool]string{true: "✓", false: "✗"}[r.verified]
-		cells := []string{r.entry.Time.UTC().Format("2006-01-02 15:04"), inert(r.entry.Identity), r.entry.Kind, inert(r.subject), sig, inert(r.what)}
+		cells := []string{r.entry.Time.UTC().Format(timeFormat), inert(r.entry.Identity), r.entry.Kind, inert(r.subject), sig, inert(r.what)}
 		var cs []string
 		for j, c := range cells {
 			cs = append(cs, pad(c, widths[j]))

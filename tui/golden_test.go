@@ -26,6 +26,7 @@ func TestGolden(t *testing.T) {
 		{"history", []string{"enter", "6"}},
 		{"decide", []string{"enter", "d", "a"}},
 		{"gates-failing", []string{"down", "enter"}},
+		{"audit", []string{"a"}},
 	}
 	for _, theme := range []string{"default", "plain"} {
 		for _, size := range [][2]int{{80, 24}, {160, 48}} {
