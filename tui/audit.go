@@ -113,14 +113,7 @@ func (m *Model) applyAuditFilter() {
 	words := strings.Fields(strings.ToLower(a.filter.Value()))
 	a.view = a.view[:0]
 	for i := range a.rows {
-		ok := true
-		for _, w := range words {
-			if !strings.Contains(a.rows[i].search, w) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if matches(a.rows[i].search, words) {
 			a.view = append(a.view, i)
 		}
 	}
@@ -132,15 +125,7 @@ func (m *Model) auditRows() int { return max(m.bodyHeight()-4, 1) }
 
 func (m *Model) clampAudit() {
 	a := &m.audit
-	a.cursor = max(min(a.cursor, len(a.view)-1), 0)
-	n := m.auditRows()
-	if a.cursor < a.offset {
-		a.offset = a.cursor
-	}
-	if a.cursor >= a.offset+n {
-		a.offset = a.cursor - n + 1
-	}
-	a.offset = max(min(a.offset, len(a.view)-n), 0)
+	a.cursor, a.offset = scroll(a.cursor, a.offset, len(a.view), m.auditRows())
 }
 
 func (m *Model) auditKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {

@@ -45,14 +45,7 @@ func (m *Model) applyQueueFilter() {
 		if q.forYouOnly && !r.ForYou {
 			continue
 		}
-		ok := true
-		for _, w := range words {
-			if !strings.Contains(r.search, w) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if matches(r.search, words) {
 			q.view = append(q.view, i)
 		}
 	}
@@ -85,15 +78,30 @@ func (m *Model) queueRows() int { return max(m.bodyHeight()-3, 1) }
 
 func (m *Model) clampQueue() {
 	q := &m.queue
-	q.cursor = max(min(q.cursor, len(q.view)-1), 0)
-	n := m.queueRows()
-	if q.cursor < q.offset {
-		q.offset = q.cursor
+	q.cursor, q.offset = scroll(q.cursor, q.offset, len(q.view), m.queueRows())
+}
+
+// scroll keeps a cursor among count rows and the window of n rows on
+// screen (from offset) around it.
+func scroll(cursor, offset, count, n int) (int, int) {
+	cursor = max(min(cursor, count-1), 0)
+	if cursor < offset {
+		offset = cursor
 	}
-	if q.cursor >= q.offset+n {
-		q.offset = q.cursor - n + 1
+	if cursor >= offset+n {
+		offset = cursor - n + 1
 	}
-	q.offset = max(min(q.offset, len(q.view)-n), 0)
+	return cursor, max(min(offset, count-n), 0)
+}
+
+// matches reports whether search holds every word.
+func matches(search string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(search, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Model) queueKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
