@@ -74,10 +74,15 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "signoff",
 		Short: "Review, sign and verify machine-learning model approvals",
-		Long: `signoff keeps a local, append-only ledger of signed entries: each signer's
-decisions form a chain (a feed) signed with their ed25519 SSH key, and any
-tampering shows. It works with no network; entries move between machines
-by export and import.
+		Long: `signoff lets the people who approve machine-learning models review the
+evidence and sign their decisions in a terminal, and lets a deploy pipeline
+verify, from signed records alone, whether a model may ship.
+
+Approvers review and sign in the console (signoff review; try signoff demo
+first). Each decision is signed with the approver's ed25519 SSH key and
+appended to a local, append-only ledger that needs no network; entries move
+between machines by export and import. signoff verify answers the release
+engineer's question with an exit code and its reasons.
 
 Keys and the ledger live in the signoff home: --home, else $SIGNOFF_HOME,
 else ~/.signoff.`,
