@@ -245,3 +245,66 @@ func checkAfterCrash(t *testing.T, l *Ledger, round int, feed Feed, all []crashA
 	}
 	return head
 }
+
+const crashEnvOpen = "SIGNOFF_CRASH_HELPER_OPEN"
+
+// TestCrashOpenHelper is the child of TestCrashDuringOpen: it opens and
+// closes a ledger until it is killed.
+func TestCrashOpenHelper(t *testing.T) {
+	dir := os.Getenv(crashEnvOpen)
+	if dir == "" {
+		t.Skip("helper process for TestCrashDuringOpen")
+	}
+	for {
+		l, err := Open(dir)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "open helper: %v\n", err)
+			os.Exit(3)
+		}
+		l.Close()
+	}
+}
+
+// TestCrashDuringOpen kills a process at random moments while it opens
+// and closes a ledger: the ledger must open afterwards, every time, with
+// its entries. (A kill while Badger created a memtable file used to leave
+// one of zero bytes that Badger would not open.)
+func TestCrashDuringOpen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes")
+	}
+	dir := filepath.Join(t.TempDir(), "ledger")
+	l, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := l.Append(testSigner(t, "opal@example.com"), "comment", comment(1), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	rng := rand.New(rand.NewPCG(7, 11))
+	for round := range 40 {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestCrashOpenHelper$")
+		cmd.Env = append(os.Environ(), crashEnvOpen+"="+dir)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(30+rng.IntN(300)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if strings.Contains(stderr.String(), "open helper:") {
+			t.Fatalf("round %d: the helper could not open the ledger: %s", round, stderr.String())
+		}
+		l, err := Open(dir)
+		if err != nil {
+			t.Fatalf("round %d: after a kill during open: %v", round, err)
+		}
+		if _, err := l.Get(e.ID); err != nil {
+			t.Fatalf("round %d: the entry is gone: %v", round, err)
+		}
+		l.Close()
+	}
+}

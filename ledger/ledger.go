@@ -105,6 +105,10 @@ func Open(dir string) (*Ledger, error) {
 		}
 		return nil, fmt.Errorf("failed to lock ledger %s: %w", dir, err)
 	}
+	if err := removeEmptyMemtables(filepath.Join(dir, "db")); err != nil {
+		unlock()
+		return nil, fmt.Errorf("failed to open ledger %s: %w", dir, err)
+	}
 	opts := badger.DefaultOptions(filepath.Join(dir, "db")).
 		WithSyncWrites(true).
 		WithLogger(nil).
@@ -128,6 +132,35 @@ func Open(dir string) (*Ledger, error) {
 		return nil, fmt.Errorf("failed to recover ledger %s: %w", dir, err)
 	}
 	return l, nil
+}
+
+// removeEmptyMemtables removes memtable write-ahead logs of zero bytes
+// from a Badger directory. A process killed while Badger creates one
+// leaves it empty, and Badger then refuses to open the store ("while
+// opening fid: N err: Create a new file"). Zero bytes hold no entry, so
+// nothing is lost.
+func removeEmptyMemtables(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() && info.Size() == 0 {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the ledger and releases its lock.
