@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ type Row struct {
 
 // loadQueue reads every open request: one row per bundle and stage asked
 // for that has not been promoted. Quorum comes from a quick verdict.
-func loadQueue(l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batch func([]Row)) error {
+func loadQueue(ctx context.Context, l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batch func([]Row)) error {
 	promoted := map[policy.Subject]bool{}
 	err := l.Entries(ledger.Query{Kind: policy.KindPromote}, func(e *ledger.Entry) error {
 		if r, err := policy.ReadRecord(e); err == nil {
@@ -90,6 +91,9 @@ func loadQueue(l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batc
 	}
 	rows := make([]Row, 0, 256)
 	for _, s := range subjects {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		v, err := policy.Judge(l, policy.Query{Bundle: s.Bundle, To: s.To, At: now, Anchor: trust.Anchor, Trust: trust, Quick: true})
 		if errors.Is(err, ledger.ErrTampered) {
 			return err

@@ -9,6 +9,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -77,6 +78,8 @@ type Model struct {
 	myKey   ledger.Feed
 
 	shared *sharedLedger
+	ctx    context.Context // cancelled when the console closes
+	cancel context.CancelFunc
 	// drawn closes when the first frame is drawn: loading waits for it,
 	// so that the first frame does not wait for loading.
 	drawn     chan struct{}
@@ -98,6 +101,7 @@ func New(opt Options) *Model {
 		th, _ = themes.Get("default")
 	}
 	m := &Model{opt: opt, th: th, keys: newKeyMap(), help: help.New(), now: opt.Now, width: 80, height: 24, loading: true, isDark: true, shared: &sharedLedger{}, drawn: make(chan struct{})}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.queue.filter = textinput.New()
 	m.queue.filter.Prompt = "/ "
 	m.queue.filter.Placeholder = "model, version, tier, state, requester"
@@ -154,6 +158,7 @@ type sharedLedger struct {
 	mu   sync.Mutex
 	l    *ledger.Ledger
 	refs int
+	busy sync.WaitGroup // one per acquire not yet released
 }
 
 func (s *sharedLedger) acquire(dir string) (*ledger.Ledger, error) {
@@ -167,6 +172,7 @@ func (s *sharedLedger) acquire(dir string) (*ledger.Ledger, error) {
 		s.l = l
 	}
 	s.refs++
+	s.busy.Add(1)
 	return s.l, nil
 }
 
@@ -177,6 +183,15 @@ func (s *sharedLedger) release() {
 		s.l.Close()
 		s.l = nil
 	}
+	s.busy.Done()
+}
+
+// Close stops what the console was reading in the background and waits
+// until the ledger is closed: a process that exits with the ledger open
+// leaves it to be recovered.
+func (m *Model) Close() {
+	m.cancel()
+	m.shared.busy.Wait()
 }
 
 // withLedger runs fn with the ledger open.
@@ -231,8 +246,16 @@ func (m *Model) load() tea.Cmd {
 		me := whoAmI(trust, feed, claimed, now)
 		ch := make(chan rowsMsg, 4)
 		go func() {
-			err := loadQueue(l, trust, me, now, func(rows []Row) { ch <- rowsMsg{rows: rows} })
+			err := loadQueue(m.ctx, l, trust, me, now, func(rows []Row) {
+				select {
+				case ch <- rowsMsg{rows: rows}:
+				case <-m.ctx.Done(): // the console has closed
+				}
+			})
 			m.shared.release()
+			if m.ctx.Err() != nil {
+				return
+			}
 			ch <- rowsMsg{done: true, err: err}
 			close(ch)
 		}()

@@ -319,3 +319,21 @@ func TestSignWithAgent(t *testing.T) {
 		t.Fatalf("signed %+v", ds)
 	}
 }
+
+// TestCloseWaits: closing the console stops the background reads and
+// returns only once the ledger is closed, so another process can open it.
+func TestCloseWaits(t *testing.T) {
+	m, dir := newTest(t, 100, 30, "default")
+	// A reload under way in the background, its rows never read.
+	loaded := make(chan tea.Msg, 1)
+	go func() { loaded <- m.load()() }()
+	if _, ok := (<-loaded).(loadedMsg); !ok {
+		t.Fatal("the reload did not start")
+	}
+	m.Close()
+	l, err := ledger.Open(filepath.Join(dir, workspace.LedgerDir))
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	l.Close()
+}

@@ -163,7 +163,9 @@ HOME/config.yaml. NO_COLOR gives plain.`,
 				popts = append(popts, tea.WithInput(f))
 			}
 			popts = append(popts, tea.WithOutput(a.stdout))
-			_, err = tea.NewProgram(tui.New(opt), popts...).Run()
+			console := tui.New(opt)
+			_, err = tea.NewProgram(console, popts...).Run()
+			console.Close()
 			return err
 		},
 	}
