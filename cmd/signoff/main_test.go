@@ -24,11 +24,18 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the real binary through the scripts in testdata/script:
 // flags, output and exit codes, against stock OpenSSH where it matters.
+//
+// The scripts run a binary built once, as users run it, rather than this
+// test binary: under -race every call of the test binary would cost
+// seconds, and the scripts make hundreds. (The packages' own tests run
+// under -race.)
 func TestScripts(t *testing.T) {
+	bin := buildBinary(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("SIGNOFF_HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("SSH_AUTH_SOCK", "")
 			return nil
