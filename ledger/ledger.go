@@ -798,3 +798,56 @@ func (e *EntryError) Error() string {
 }
 
 func (e *EntryError) Unwrap() error { return e.Err }
+
+// A FeedHead is the newest point of one feed: its highest seq and the
+// ids stored there (more than one if the feed is forked at its head).
+type FeedHead struct {
+	Feed Feed
+	Seq  uint64
+	IDs  []ID
+}
+
+// Heads returns the head of every feed the ledger holds, in feed order:
+// what a remote must be told of, or asked for, to exchange only what is
+// new.
+func (l *Ledger) Heads() ([]FeedHead, error) {
+	var out []FeedHead
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pKey}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var f Feed
+			copy(f[:], it.Item().Key()[1:])
+			seq, ids := feedHead(txn, f)
+			if seq > 0 {
+				out = append(out, FeedHead{Feed: f, Seq: seq, IDs: ids})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FeedEntries calls fn for each entry of feed with a seq above after, in
+// seq order (the entries of a fork side by side). fn may stop the walk
+// with [ErrStop].
+func (l *Ledger) FeedEntries(feed Feed, after uint64, fn func(*Entry) error) error {
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: feedPrefix(feed), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Seek(seqPrefix(feed, after+1)); it.Valid(); it.Next() {
+			e, err := readEntry(it.Item())
+			if err != nil {
+				return err
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrStop) {
+		return nil
+	}
+	return err
+}
