@@ -136,3 +136,21 @@ func parseBlobLine(line []byte) (data []byte, ok bool, err error) {
 	}
 	return data, true, nil
 }
+
+// BlobDigests calls fn with the digest of every blob the ledger holds, in
+// digest order.
+func (l *Ledger) BlobDigests(fn func(digest string) error) error {
+	return l.db.View(func(txn *badger.Txn) error {
+		return each(txn, []byte{pBlob}, func(item *badger.Item) error {
+			return fn("sha256:" + hex.EncodeToString(item.Key()[1:]))
+		})
+	})
+}
+
+// BlobLine returns the export line of a blob, without the newline, as
+// Export writes it and Import reads it.
+func BlobLine(data []byte) []byte { return marshalBlobLine(data) }
+
+// ParseBlobLine decodes an export line holding a blob; ok is false if the
+// line is not one.
+func ParseBlobLine(line []byte) (data []byte, ok bool, err error) { return parseBlobLine(line) }

@@ -1,0 +1,274 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/signoff-dev/signoff/ledger"
+)
+
+// Limits on what a remote may make a sync read.
+const (
+	maxBatch   = 64 << 20
+	listPage   = 1000
+	maxRetries = 16
+)
+
+// Errors a sync reports.
+var (
+	// ErrRollback: the remote shows less than it showed before.
+	ErrRollback = errors.New("the remote rolled back: it no longer holds what it held")
+	// ErrTampered: an object holds other bytes than it did, or than its
+	// name says.
+	ErrTampered = errors.New("an object on the remote was altered")
+)
+
+// State is what a home remembers of one remote between syncs.
+type State struct {
+	LastBatch uint64            `json:"last_batch"` // the highest batch seen
+	Digests   map[string]string `json:"digests"`    // batch name -> sha256 of its bytes
+	Seen      map[string]uint64 `json:"seen"`       // feed -> highest seq the remote holds
+	Blobs     map[string]bool   `json:"blobs"`      // blobs the remote holds
+}
+
+func (s *State) init() {
+	if s.Digests == nil {
+		s.Digests = map[string]string{}
+	}
+	if s.Seen == nil {
+		s.Seen = map[string]uint64{}
+	}
+	if s.Blobs == nil {
+		s.Blobs = map[string]bool{}
+	}
+}
+
+// Result says what a sync did.
+type Result struct {
+	Pushed        int      `json:"pushed"`  // entries pushed
+	Pulled        int      `json:"pulled"`  // new entries stored from the remote
+	Blobs         int      `json:"blobs"`   // blobs pushed
+	Batches       int      `json:"batches"` // batches read
+	Refused       []string `json:"refused"` // entries refused, and why
+	Equivocations []string `json:"equivocations"`
+	Requests      int      `json:"requests"` // requests made to the remote
+}
+
+func batchName(n uint64) string { return fmt.Sprintf("log/%020d", n) }
+
+func digest(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+// counting wraps a Store to count requests.
+type counting struct {
+	Store
+	n *int
+}
+
+func (c counting) List(ctx context.Context, p, a string, l int) ([]string, error) {
+	*c.n++
+	return c.Store.List(ctx, p, a, l)
+}
+func (c counting) Get(ctx context.Context, n string, m int64) ([]byte, error) {
+	*c.n++
+	return c.Store.Get(ctx, n, m)
+}
+func (c counting) PutNew(ctx context.Context, n string, d []byte) error {
+	*c.n++
+	return c.Store.PutNew(ctx, n, d)
+}
+
+// Sync pulls what the remote holds that l lacks, then pushes what l holds
+// that the remote lacks, updating st. Entries that do not verify are
+// refused and reported; the rest are kept. A remote that rolled back or
+// whose objects changed gives an error wrapping ErrRollback or
+// ErrTampered, and nothing local is changed by it.
+func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State) (*Result, error) {
+	st.init()
+	res := &Result{Refused: []string{}, Equivocations: []string{}}
+	s := counting{remote, &res.Requests}
+	if err := pull(ctx, l, s, st, res); err != nil {
+		return res, err
+	}
+	for range maxRetries {
+		err := push(ctx, l, s, st, res)
+		if !errors.Is(err, ErrExists) {
+			return res, err
+		}
+		// Another writer took the batch number: read theirs, then retry.
+		if err := pull(ctx, l, s, st, res); err != nil {
+			return res, err
+		}
+	}
+	return res, fmt.Errorf("the remote's log kept moving: gave up after %d tries", maxRetries)
+}
+
+func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result) error {
+	if st.LastBatch > 0 {
+		// The last batch seen must still be there, with the same bytes.
+		name := batchName(st.LastBatch)
+		data, err := s.Get(ctx, name, maxBatch)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return fmt.Errorf("%w: %s is gone", ErrRollback, name)
+		case err != nil:
+			return err
+		case st.Digests[name] != "" && digest(data) != st.Digests[name]:
+			return fmt.Errorf("%w: %s holds other bytes than when it was read", ErrTampered, name)
+		}
+	}
+	for {
+		names, err := s.List(ctx, "log/", batchName(st.LastBatch), listPage)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			n, err := strconv.ParseUint(strings.TrimPrefix(name, "log/"), 10, 64)
+			if err != nil || batchName(n) != name {
+				res.Refused = append(res.Refused, fmt.Sprintf("%s: not a batch name; ignored", name))
+				continue
+			}
+			if n != st.LastBatch+1 {
+				return fmt.Errorf("%w: batch %d is missing (the remote shows %s next)", ErrRollback, st.LastBatch+1, name)
+			}
+			data, err := s.Get(ctx, name, maxBatch)
+			if err != nil {
+				return err
+			}
+			res.Batches++
+			if err := take(l, data, name, st, res); err != nil {
+				return err
+			}
+			st.LastBatch, st.Digests[name] = n, digest(data)
+		}
+		if len(names) < listPage {
+			return nil
+		}
+	}
+}
+
+// take imports a batch, keeping every entry that verifies.
+func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result) error {
+	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
+	for _, line := range lines {
+		if data, ok, err := ledger.ParseBlobLine(line); ok {
+			if err == nil {
+				st.Blobs[ledger.BlobDigest(data)] = true
+			}
+		} else if e, err := ledger.ParseLine(line); err == nil {
+			f := e.Feed.String()
+			st.Seen[f] = max(st.Seen[f], e.Seq)
+		}
+	}
+	for range maxRetries {
+		if len(lines) == 0 {
+			return nil
+		}
+		r, err := l.Import(bytes.NewReader(append(bytes.Join(lines, []byte("\n")), '\n')), ledger.ImportOptions{})
+		if err == nil {
+			res.Pulled += r.Added
+			for _, q := range r.Equivocations {
+				res.Equivocations = append(res.Equivocations, q.Error())
+			}
+			return nil
+		}
+		var ie *ledger.ImportError
+		if !errors.As(err, &ie) {
+			return err
+		}
+		bad := map[int]bool{}
+		for _, p := range ie.Problems {
+			bad[p.Line] = true
+			res.Refused = append(res.Refused, fmt.Sprintf("%s line %d: %v", name, p.Line, p.Err))
+		}
+		var keep [][]byte
+		for i, line := range lines {
+			if !bad[i+1] {
+				keep = append(keep, line)
+			}
+		}
+		if len(keep) == len(lines) {
+			return err // nothing named: do not loop
+		}
+		lines = keep
+	}
+	return fmt.Errorf("%s: too many bad entries", name)
+}
+
+func push(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result) error {
+	var batch bytes.Buffer
+	full := func() bool { return batch.Len() > maxBatch-ledger.MaxBlob-2*ledger.MaxPayload }
+	// Blobs first, in the same batch as the entries that name them.
+	var blobs []string
+	if err := l.BlobDigests(func(d string) error {
+		if !st.Blobs[d] {
+			blobs = append(blobs, d)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	var pushedBlobs []string
+	for _, d := range blobs {
+		if full() {
+			break
+		}
+		data, err := l.Blob(d)
+		if err != nil {
+			return err
+		}
+		batch.Write(ledger.BlobLine(data))
+		batch.WriteByte('\n')
+		pushedBlobs = append(pushedBlobs, d)
+	}
+	heads, err := l.Heads()
+	if err != nil {
+		return err
+	}
+	seen := map[string]uint64{}
+	n := 0
+	for _, h := range heads {
+		f := h.Feed.String()
+		if h.Seq <= st.Seen[f] {
+			continue
+		}
+		err := l.FeedEntries(h.Feed, st.Seen[f], func(e *ledger.Entry) error {
+			batch.Write(e.MarshalLine())
+			batch.WriteByte('\n')
+			seen[f] = max(seen[f], e.Seq)
+			n++
+			if full() {
+				return ledger.ErrStop // the rest go in the next sync
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if n == 0 && len(pushedBlobs) == 0 {
+		return nil
+	}
+	name := batchName(st.LastBatch + 1)
+	if err := s.PutNew(ctx, name, batch.Bytes()); err != nil {
+		return err
+	}
+	st.LastBatch, st.Digests[name] = st.LastBatch+1, digest(batch.Bytes())
+	for f, seq := range seen {
+		st.Seen[f] = max(st.Seen[f], seq)
+	}
+	for _, d := range pushedBlobs {
+		st.Blobs[d] = true
+	}
+	res.Pushed += n
+	res.Blobs += len(pushedBlobs)
+	return nil
+}

@@ -1,0 +1,145 @@
+package sync
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/signoff-dev/signoff/ledger"
+)
+
+var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+func signer(t *testing.T, id string) ledger.Signer {
+	sum := sha256.Sum256([]byte(id))
+	s, err := ssh.NewSignerFromKey(ed25519.NewKeyFromSeed(sum[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := ledger.NewSigner(s, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+func open(t *testing.T) *ledger.Ledger {
+	l, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func count(t *testing.T, l *ledger.Ledger) int {
+	n := 0
+	if err := l.Entries(ledger.Query{}, func(*ledger.Entry) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDirSync: three homes meet through a directory; each gets every
+// entry and blob once; a sync with nothing new costs two requests.
+func TestDirSync(t *testing.T) {
+	ctx := context.Background()
+	remote := DirStore{Root: t.TempDir()}
+	homes := []*ledger.Ledger{open(t), open(t), open(t)}
+	states := make([]State, 3)
+	for i, l := range homes {
+		s := signer(t, []string{"ann@example.com", "ben@example.com", "cat@example.com"}[i])
+		for j := range 5 {
+			if _, err := l.Append(s, "comment", []byte(`{"n":1}`), t0.Add(time.Duration(i*10+j)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	blob, err := homes[0].PutBlob([]byte("evidence"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		for i, l := range homes {
+			if _, err := Sync(ctx, l, remote, &states[i]); err != nil {
+				t.Fatalf("round %d, home %d: %v", round, i, err)
+			}
+		}
+	}
+	for i, l := range homes {
+		if n := count(t, l); n != 15 {
+			t.Errorf("home %d holds %d entries, want 15", i, n)
+		}
+		if !l.HasBlob(blob) {
+			t.Errorf("home %d lacks the blob", i)
+		}
+	}
+	res, err := Sync(ctx, homes[1], remote, &states[1])
+	if err != nil || res.Requests != 2 || res.Pushed != 0 || res.Pulled != 0 {
+		t.Errorf("a sync with nothing new: %+v, %v", res, err)
+	}
+}
+
+// TestRollbackAndTamper: a remote that drops or changes a batch already
+// seen is caught, and nothing local changes.
+func TestRollbackAndTamper(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	remote := DirStore{Root: root}
+	l := open(t)
+	if _, err := l.Append(signer(t, "dee@example.com"), "comment", []byte(`{}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if _, err := Sync(ctx, l, remote, &st); err != nil {
+		t.Fatal(err)
+	}
+	batch := filepath.Join(root, "log", "00000000000000000001")
+	data, err := os.ReadFile(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(batch)
+	os.WriteFile(batch, []byte(strings.Replace(string(data), "a", "b", 1)), 0o644)
+	if _, err := Sync(ctx, l, remote, &st); !errors.Is(err, ErrTampered) {
+		t.Errorf("a changed batch: %v", err)
+	}
+	os.Remove(batch)
+	if _, err := Sync(ctx, l, remote, &st); !errors.Is(err, ErrRollback) {
+		t.Errorf("a dropped batch: %v", err)
+	}
+}
+
+// TestBadEntriesRefusedRestKept: a batch holding a bad line keeps the
+// good entries and reports the bad one.
+func TestBadEntriesRefusedRestKept(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	src := open(t)
+	s1, s2 := signer(t, "eve@example.com"), signer(t, "fay@example.com")
+	a, _ := src.Append(s1, "comment", []byte(`{}`), t0)
+	b, _ := src.Append(s2, "comment", []byte(`{}`), t0)
+	bad := strings.Replace(string(b.MarshalLine()), "A", "B", 1)
+	os.MkdirAll(filepath.Join(root, "log"), 0o755)
+	os.WriteFile(filepath.Join(root, "log", "00000000000000000001"), []byte(string(a.MarshalLine())+"\n"+bad+"\n"), 0o644)
+	dst := open(t)
+	var st State
+	res, err := Sync(ctx, dst, DirStore{Root: root}, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pulled != 1 || len(res.Refused) != 1 || !strings.Contains(res.Refused[0], "line 2") {
+		t.Errorf("pulled %d, refused %q", res.Pulled, res.Refused)
+	}
+	if _, err := dst.Get(a.ID); err != nil {
+		t.Errorf("the good entry: %v", err)
+	}
+}
