@@ -9,9 +9,9 @@
 //
 // A push writes the next batch, created only if absent (If-None-Match:
 // *), so two writers can add but never replace. A sync with nothing new
-// costs two requests: the last batch seen is read again (a remote that
-// dropped or changed it rolled back or was tampered with), and the log is
-// listed after it.
+// costs three requests: the last batch seen and one older one, in turn,
+// are read again (a remote that dropped or changed one rolled back or was
+// tampered with), and the log is listed after the last.
 package sync
 
 import (

@@ -83,7 +83,7 @@ func TestDirSync(t *testing.T) {
 		}
 	}
 	res, err := Sync(ctx, homes[1], remote, &states[1])
-	if err != nil || res.Requests != 2 || res.Pushed != 0 || res.Pulled != 0 {
+	if err != nil || res.Requests != 3 || res.Pushed != 0 || res.Pulled != 0 {
 		t.Errorf("a sync with nothing new: %+v, %v", res, err)
 	}
 }
@@ -141,5 +141,36 @@ func TestBadEntriesRefusedRestKept(t *testing.T) {
 	}
 	if _, err := dst.Get(a.ID); err != nil {
 		t.Errorf("the good entry: %v", err)
+	}
+}
+
+// TestOlderBatchAudited: a batch older than the last, changed, is caught
+// within as many syncs as there are batches.
+func TestOlderBatchAudited(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	remote := DirStore{Root: root}
+	l := open(t)
+	s := signer(t, "gil@example.com")
+	var st State
+	for i := range 4 {
+		if _, err := l.Append(s, "comment", []byte(`{}`), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Sync(ctx, l, remote, &st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := filepath.Join(root, "log", "00000000000000000002")
+	os.Remove(batch)
+	os.WriteFile(batch, []byte("truncated"), 0o644)
+	for i := range 4 {
+		if _, err := Sync(ctx, l, remote, &st); errors.Is(err, ErrTampered) {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		} else if i == 3 {
+			t.Fatal("a truncated older batch was never caught")
+		}
 	}
 }

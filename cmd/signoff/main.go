@@ -120,6 +120,11 @@ else ~/.signoff.`,
 		c.GroupID = "trust"
 		root.AddCommand(c)
 	}
+	root.AddGroup(&cobra.Group{ID: "sync", Title: "Sync:"})
+	for _, c := range []*cobra.Command{a.remoteCmd(), a.syncCmd()} {
+		c.GroupID = "sync"
+		root.AddCommand(c)
+	}
 	root.AddGroup(&cobra.Group{ID: "console", Title: "The console:"})
 	for _, c := range []*cobra.Command{a.demoCmd(), a.reviewCmd()} {
 		c.GroupID = "console"
