@@ -168,6 +168,11 @@ func GateDigest(rs []Result) string {
 func Judge(l *ledger.Ledger, q Query) (*Verdict, error) {
 	v := &Verdict{At: q.At.UTC(), Subject: Subject{Bundle: q.Bundle, To: q.To}, Reasons: []string{}, Warnings: []string{}, Gates: []Result{}, Requirements: []RequirementStatus{}, Requests: []Signer{}}
 	j := &judge{l: l, q: q, v: v}
+	defer func() {
+		if j.closeB != nil {
+			j.closeB()
+		}
+	}()
 	if err := j.run(); err != nil {
 		return nil, err
 	}
@@ -194,6 +199,10 @@ type judge struct {
 	forked map[ledger.Feed]bool
 	// recorded holds the gate results the request recorded (quick).
 	recorded []Result
+	// b is the bundle rebuilt from the ledger's blobs, when no directory
+	// was given; closeB removes it.
+	b      *evidence.Bundle
+	closeB func()
 }
 
 // fromRequest takes the subject from the latest request for the
@@ -359,7 +368,8 @@ func (j *judge) openBundle() error {
 	} else if err != nil {
 		return err
 	}
-	closeFn()
+	// Kept open for the gates; Judge closes it.
+	j.b, j.closeB = b, closeFn
 	j.m, j.lock = b.Manifest, lock
 	return nil
 }
@@ -400,12 +410,7 @@ func (j *judge) gates() error {
 	}
 	b := j.q.Dir
 	if b == nil {
-		var closeFn func()
-		var err error
-		if b, _, closeFn, err = OpenFromLedger(j.l, j.q.Bundle); err != nil {
-			return err
-		}
-		defer closeFn()
+		b = j.b
 	}
 	report, err := b.Evaluate(j.q.Bundle)
 	if err != nil {
