@@ -18,26 +18,46 @@ import (
 // home trusts first.
 const rootPin = "root.pin"
 
-// anchor returns the digest of the root to trust: --root, else the home's
-// pin, else the one first root the ledger holds, which is then pinned.
-func (a *app) anchor(flag string, l *ledger.Ledger) (string, error) {
+// knownAnchor returns the root to trust when it is known without reading
+// the ledger: --root, else the home's pin; "" if neither.
+func (a *app) knownAnchor(flag string) (string, error) {
 	if flag != "" {
 		if !policy.IsDigest(flag) {
 			return "", usageError("--root %q is not a root digest (sha256: and 64 hex digits)", flag)
 		}
 		return flag, nil
 	}
-	h, err := a.homeDir()
+	pin, err := a.pinPath()
 	if err != nil {
 		return "", err
 	}
-	pin := filepath.Join(h, rootPin)
 	if data, err := os.ReadFile(pin); err == nil {
 		d := strings.TrimSpace(string(data))
 		if !policy.IsDigest(d) {
 			return "", usageError("%s does not hold a root digest: fix or remove it", pin)
 		}
 		return d, nil
+	}
+	return "", nil
+}
+
+func (a *app) pinPath() (string, error) {
+	h, err := a.homeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(h, rootPin), nil
+}
+
+// anchor returns the digest of the root to trust: --root, else the home's
+// pin, else the one first root the ledger holds, which is then pinned.
+func (a *app) anchor(flag string, l *ledger.Ledger) (string, error) {
+	if d, err := a.knownAnchor(flag); d != "" || err != nil {
+		return d, err
+	}
+	pin, err := a.pinPath()
+	if err != nil {
+		return "", err
 	}
 	t, err := policy.LoadTrust(l, "", time.Now())
 	if errors.Is(err, policy.ErrAmbiguousRoot) {
@@ -66,11 +86,11 @@ func parseAt(at string) (time.Time, error) {
 
 // pin records digest as the root this home trusts, unless one is pinned.
 func (a *app) pin(digest string) error {
-	h, err := a.homeDir()
+	path, err := a.pinPath()
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(h, rootPin), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return nil
 	} else if err != nil {

@@ -52,18 +52,8 @@ func (a *app) readConfig() (config, string, error) {
 // quickAnchor is anchor without opening the ledger when --root is given
 // or the home has pinned a root.
 func (a *app) quickAnchor(root string) (string, error) {
-	h, err := a.homeDir()
-	if err != nil {
-		return "", err
-	}
-	if root == "" {
-		if data, err := os.ReadFile(filepath.Join(h, rootPin)); err == nil {
-			if d := strings.TrimSpace(string(data)); policy.IsDigest(d) {
-				return d, nil
-			}
-		}
-	} else if policy.IsDigest(root) {
-		return root, nil
+	if d, err := a.knownAnchor(root); d != "" || err != nil {
+		return d, err
 	}
 	l, err := a.openLedger()
 	if err != nil {
