@@ -267,8 +267,8 @@ func TestCrashOpenHelper(t *testing.T) {
 
 // TestCrashDuringOpen kills a process at random moments while it opens
 // and closes a ledger: the ledger must open afterwards, every time, with
-// its entries. (A kill while Badger created a memtable file used to leave
-// one of zero bytes that Badger would not open.)
+// its entries. (A kill while Badger created a memtable or value log used
+// to leave one of zero bytes that Badger would not open.)
 func TestCrashDuringOpen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes")

@@ -105,7 +105,7 @@ func Open(dir string) (*Ledger, error) {
 		}
 		return nil, fmt.Errorf("failed to lock ledger %s: %w", dir, err)
 	}
-	if err := removeEmptyMemtables(filepath.Join(dir, "db")); err != nil {
+	if err := removeEmptyLogs(filepath.Join(dir, "db")); err != nil {
 		unlock()
 		return nil, fmt.Errorf("failed to open ledger %s: %w", dir, err)
 	}
@@ -134,12 +134,11 @@ func Open(dir string) (*Ledger, error) {
 	return l, nil
 }
 
-// removeEmptyMemtables removes memtable write-ahead logs of zero bytes
-// from a Badger directory. A process killed while Badger creates one
-// leaves it empty, and Badger then refuses to open the store ("while
-// opening fid: N err: Create a new file"). Zero bytes hold no entry, so
-// nothing is lost.
-func removeEmptyMemtables(dir string) error {
+// removeEmptyLogs removes the memtable and value logs of zero bytes from
+// a Badger directory. A process killed while Badger creates one leaves
+// it empty, and Badger then refuses to open the store ("Create a new
+// file"). Zero bytes hold no entry and no value, so nothing is lost.
+func removeEmptyLogs(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -147,7 +146,7 @@ func removeEmptyMemtables(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".mem") {
+		if !strings.HasSuffix(e.Name(), ".mem") && !strings.HasSuffix(e.Name(), ".vlog") {
 			continue
 		}
 		info, err := e.Info()
@@ -371,12 +370,23 @@ func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now 
 	defer l.mu.Unlock()
 	var head uint64
 	var heads []ID
+	var prevTime time.Time
 	forked := false
-	l.db.View(func(txn *badger.Txn) error {
+	err = l.db.View(func(txn *badger.Txn) error {
 		head, heads = feedHead(txn, feed)
 		forked = len(heads) > 1 || hasPrefix(txn, append([]byte{pFork}, feed[:]...))
+		if len(heads) == 1 {
+			prev, err := getEntry(txn, heads[0])
+			if err != nil {
+				return err
+			}
+			prevTime = prev.Time
+		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	if forked {
 		return nil, &EntryError{Feed: feed, Err: fmt.Errorf("%w: your own feed is forked (the same key signed different entries elsewhere); refusing to extend it: the key may be copied or stolen, so make a new one", ErrEquivocation)}
 	}
@@ -385,12 +395,8 @@ func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now 
 		h.Prev = heads[0]
 		// A feed's signing times never go back; a clock that did is held
 		// at the last entry's time.
-		prev, err := l.Get(h.Prev)
-		if err != nil {
-			return nil, err
-		}
-		if now.Before(prev.Time) {
-			h.Time = prev.Time
+		if now.Before(prevTime) {
+			h.Time = prevTime
 		}
 	}
 	e, err := SignEntry(s, h)
