@@ -397,11 +397,10 @@ func (t *Trust) list(kind string) *[]*InForce {
 
 // current returns the document of kind in force last, or a zero one.
 func (t *Trust) current(kind string) *InForce {
-	l := *t.list(kind)
-	if len(l) == 0 {
-		return &InForce{}
+	if d := t.InForceNow(kind); d != nil {
+		return d
 	}
-	return l[len(l)-1]
+	return &InForce{}
 }
 
 // advance brings d into force at time now if its adoptions so far allow,

@@ -141,18 +141,7 @@ func (m *Model) auditKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
-	case key.Matches(msg, k.Up):
-		a.cursor--
-	case key.Matches(msg, k.Down):
-		a.cursor++
-	case key.Matches(msg, k.PageUp):
-		a.cursor -= m.auditRows()
-	case key.Matches(msg, k.PageDown):
-		a.cursor += m.auditRows()
-	case key.Matches(msg, k.Top):
-		a.cursor = 0
-	case key.Matches(msg, k.Bottom):
-		a.cursor = len(a.view) - 1
+	case k.move(msg, &a.cursor, m.auditRows(), len(a.view)):
 	case key.Matches(msg, k.Filter):
 		a.filtering = true
 		return m, a.filter.Focus()

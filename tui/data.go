@@ -165,7 +165,7 @@ func rowOf(v *policy.Verdict, me Me) Row {
 		r.State = StateGates
 	case blocked:
 		r.State = StateBlocked
-	case r.Met == r.Needed && quickReasonsOnlyGates(v):
+	case r.Met == r.Needed && len(v.Reasons) == 0: // a quick verdict has no gate reasons
 		r.State = StateApproved
 	case r.ForYou:
 		r.State = StateForYou
@@ -177,10 +177,6 @@ func rowOf(v *policy.Verdict, me Me) Row {
 	r.search = strings.ToLower(strings.Join([]string{v.Subject.Model, v.Subject.Version, v.Subject.From + "->" + v.Subject.To, v.Tier, r.State, r.Requester, v.Subject.Bundle}, " "))
 	return r
 }
-
-// quickReasonsOnlyGates reports whether nothing but gates stands in the
-// way (a quick verdict has no gate reasons of its own).
-func quickReasonsOnlyGates(v *policy.Verdict) bool { return len(v.Reasons) == 0 }
 
 // Review is what the review screen shows of one subject.
 type Review struct {

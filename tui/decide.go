@@ -136,9 +136,7 @@ func (m *Model) decideKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 		m.screen = screenQueue
-		*q(m) = queueState{filter: m.queue.filter, forYouOnly: m.queue.forYouOnly, sort: m.queue.sort}
-		m.loading = true
-		return m, m.load()
+		return m, m.reloadQueue()
 	}
 	fs := f.fields()
 	at := slices.Index(fs, f.field)
@@ -192,9 +190,6 @@ func (m *Model) decideKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	f.err = ""
 	return m, f.updateFocused(msg)
 }
-
-// q returns the queue state (for resetting it in place).
-func q(m *Model) *queueState { return &m.queue }
 
 // sign checks the form and signs the decision.
 func (m *Model) sign() tea.Cmd {

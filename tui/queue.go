@@ -74,6 +74,36 @@ func (m *Model) applyQueueFilter() {
 	m.clampQueue()
 }
 
+// reloadQueue reads the queue again, keeping the filter and sort.
+func (m *Model) reloadQueue() tea.Cmd {
+	q := &m.queue
+	*q = queueState{filter: q.filter, forYouOnly: q.forYouOnly, sort: q.sort}
+	m.loading = true
+	return m.load()
+}
+
+// move moves a list's cursor for the navigation keys, over count rows
+// shown page at a time, and reports whether msg was one.
+func (k keyMap) move(msg tea.KeyPressMsg, cursor *int, page, count int) bool {
+	switch {
+	case key.Matches(msg, k.Up):
+		*cursor--
+	case key.Matches(msg, k.Down):
+		*cursor++
+	case key.Matches(msg, k.PageUp):
+		*cursor -= page
+	case key.Matches(msg, k.PageDown):
+		*cursor += page
+	case key.Matches(msg, k.Top):
+		*cursor = 0
+	case key.Matches(msg, k.Bottom):
+		*cursor = count - 1
+	default:
+		return false
+	}
+	return true
+}
+
 func (m *Model) queueRows() int { return max(m.bodyHeight()-3, 1) }
 
 func (m *Model) clampQueue() {
@@ -113,18 +143,7 @@ func (m *Model) queueKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		q.filter.SetValue("")
 		q.forYouOnly = false
 		m.applyQueueFilter()
-	case key.Matches(msg, k.Up):
-		q.cursor--
-	case key.Matches(msg, k.Down):
-		q.cursor++
-	case key.Matches(msg, k.PageUp):
-		q.cursor -= m.queueRows()
-	case key.Matches(msg, k.PageDown):
-		q.cursor += m.queueRows()
-	case key.Matches(msg, k.Top):
-		q.cursor = 0
-	case key.Matches(msg, k.Bottom):
-		q.cursor = len(q.view) - 1
+	case k.move(msg, &q.cursor, m.queueRows(), len(q.view)):
 	case key.Matches(msg, k.Filter):
 		q.filtering = true
 		return m, q.filter.Focus()
@@ -138,9 +157,8 @@ func (m *Model) queueKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Audit):
 		return m, m.openAudit()
 	case key.Matches(msg, k.Reload):
-		*q = queueState{filter: q.filter, forYouOnly: q.forYouOnly, sort: q.sort}
-		m.loading, m.errText, m.status = true, "", ""
-		return m, m.load()
+		m.errText, m.status = "", ""
+		return m, m.reloadQueue()
 	case key.Matches(msg, k.Open):
 		if q.cursor < len(q.view) {
 			return m, m.openReview(q.rows[q.view[q.cursor]])
