@@ -35,6 +35,10 @@ type State struct {
 	Digests   map[string]string `json:"digests"`    // batch name -> sha256 of its bytes
 	Seen      map[string]uint64 `json:"seen"`       // feed -> highest seq the remote holds
 	Blobs     map[string]bool   `json:"blobs"`      // blobs the remote holds
+	BlobCount int               `json:"blob_count"` // how many a signoff serve said it held
+	// A file remote: the bytes read so far, and their sha256.
+	FileOffset int64  `json:"file_offset,omitempty"`
+	FileDigest string `json:"file_digest,omitempty"`
 	// Audit is the next older batch to read again: each sync re-reads the
 	// last batch and one older one, in turn, so every batch is checked
 	// again for a fixed cost.
@@ -102,13 +106,17 @@ func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State) (*Resu
 	if err := pull(ctx, l, s, st, res); err != nil {
 		return res, err
 	}
-	for range maxRetries {
-		err := push(ctx, l, s, st, res)
-		if !errors.Is(err, ErrExists) {
-			return res, err
-		}
-		// Another writer took the batch number: read theirs, then retry.
-		if err := pull(ctx, l, s, st, res); err != nil {
+	for tries := 0; tries < maxRetries; {
+		more, err := push(ctx, l, s, st, res)
+		switch {
+		case errors.Is(err, ErrExists):
+			// Another writer took the batch number: read theirs, then
+			// retry.
+			tries++
+			if err := pull(ctx, l, s, st, res); err != nil {
+				return res, err
+			}
+		case err != nil || !more:
 			return res, err
 		}
 	}
@@ -220,10 +228,52 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result) er
 	return fmt.Errorf("%s: too many bad entries", name)
 }
 
-func push(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result) error {
-	var batch bytes.Buffer
-	full := func() bool { return batch.Len() > maxBatch-ledger.MaxBlob-2*ledger.MaxPayload }
-	// Blobs first, in the same batch as the entries that name them.
+// push writes one batch of what the remote lacks; more says a full batch
+// left some for another.
+func push(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result) (more bool, err error) {
+	b, err := nextBatch(l, st)
+	if err != nil || b.empty() {
+		return false, err
+	}
+	name := batchName(st.LastBatch + 1)
+	if err := s.PutNew(ctx, name, b.data); err != nil {
+		return false, err
+	}
+	st.LastBatch, st.Digests[name] = st.LastBatch+1, digest(b.data)
+	b.done(st, res)
+	return b.more, nil
+}
+
+// A batch is what a remote lacks, or the first part of it, in the
+// export format: blobs first, then entries, feed by feed.
+type batch struct {
+	data    []byte
+	entries int
+	seen    map[string]uint64 // feed -> highest seq in the batch
+	blobs   []string
+	more    bool // some did not fit
+}
+
+func (b *batch) empty() bool { return b.entries == 0 && len(b.blobs) == 0 }
+
+// done records in st and res that the remote now holds b.
+func (b *batch) done(st *State, res *Result) {
+	for f, seq := range b.seen {
+		st.Seen[f] = max(st.Seen[f], seq)
+	}
+	for _, d := range b.blobs {
+		st.Blobs[d] = true
+	}
+	res.Pushed += b.entries
+	res.Blobs += len(b.blobs)
+}
+
+// nextBatch gathers the blobs st does not list and the entries of each
+// feed after st's seq, up to about half of maxBatch.
+func nextBatch(l *ledger.Ledger, st *State) (*batch, error) {
+	var buf bytes.Buffer
+	b := &batch{seen: map[string]uint64{}}
+	full := func() bool { return buf.Len() > maxBatch-ledger.MaxBlob-2*ledger.MaxPayload }
 	var blobs []string
 	if err := l.BlobDigests(func(d string) error {
 		if !st.Blobs[d] {
@@ -231,61 +281,45 @@ func push(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 		}
 		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	var pushedBlobs []string
 	for _, d := range blobs {
 		if full() {
+			b.more = true
 			break
 		}
 		data, err := l.Blob(d)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		batch.Write(ledger.BlobLine(data))
-		batch.WriteByte('\n')
-		pushedBlobs = append(pushedBlobs, d)
+		buf.Write(ledger.BlobLine(data))
+		buf.WriteByte('\n')
+		b.blobs = append(b.blobs, d)
 	}
 	heads, err := l.Heads()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	seen := map[string]uint64{}
-	n := 0
 	for _, h := range heads {
 		f := h.Feed.String()
-		if h.Seq <= st.Seen[f] {
+		if h.Seq <= st.Seen[f] || b.more {
 			continue
 		}
 		err := l.FeedEntries(h.Feed, st.Seen[f], func(e *ledger.Entry) error {
-			batch.Write(e.MarshalLine())
-			batch.WriteByte('\n')
-			seen[f] = max(seen[f], e.Seq)
-			n++
+			buf.Write(e.MarshalLine())
+			buf.WriteByte('\n')
+			b.seen[f] = max(b.seen[f], e.Seq)
+			b.entries++
 			if full() {
-				return ledger.ErrStop // the rest go in the next sync
+				b.more = true
+				return ledger.ErrStop // the rest go in the next batch
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if n == 0 && len(pushedBlobs) == 0 {
-		return nil
-	}
-	name := batchName(st.LastBatch + 1)
-	if err := s.PutNew(ctx, name, batch.Bytes()); err != nil {
-		return err
-	}
-	st.LastBatch, st.Digests[name] = st.LastBatch+1, digest(batch.Bytes())
-	for f, seq := range seen {
-		st.Seen[f] = max(st.Seen[f], seq)
-	}
-	for _, d := range pushedBlobs {
-		st.Blobs[d] = true
-	}
-	res.Pushed += n
-	res.Blobs += len(pushedBlobs)
-	return nil
+	b.data = buf.Bytes()
+	return b, nil
 }

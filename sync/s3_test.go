@@ -1,0 +1,247 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/sync/s3test"
+)
+
+// s3Store starts a versitygw and returns a store on a new bucket in it,
+// configured through the environment as a user's would be.
+func s3Store(t *testing.T, prefix string) (*S3Store, *s3test.Server) {
+	t.Helper()
+	srv := s3test.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	bucket, err := srv.Bucket("approvals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewS3(context.Background(), "s3://"+bucket+"/"+prefix, S3Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, srv
+}
+
+// TestS3Sync: three homes meet through a real S3 server; each gets every
+// entry and blob once, and a sync with nothing new costs three requests.
+func TestS3Sync(t *testing.T) {
+	ctx := context.Background()
+	remote, _ := s3Store(t, "team/ledger")
+	homes := []*ledger.Ledger{open(t), open(t), open(t)}
+	states := make([]State, 3)
+	for i, l := range homes {
+		s := signer(t, fmt.Sprintf("s3-%d@example.com", i))
+		for j := range 4 {
+			if _, err := l.Append(s, "comment", []byte(`{"n":1}`), t0.Add(time.Duration(i*10+j)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	blob, err := homes[2].PutBlob([]byte("model card"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		for i, l := range homes {
+			if _, err := Sync(ctx, l, remote, &states[i]); err != nil {
+				t.Fatalf("round %d, home %d: %v", round, i, err)
+			}
+		}
+	}
+	for i, l := range homes {
+		if n := count(t, l); n != 12 {
+			t.Errorf("home %d holds %d entries, want 12", i, n)
+		}
+		if !l.HasBlob(blob) {
+			t.Errorf("home %d lacks the blob", i)
+		}
+	}
+	res, err := Sync(ctx, homes[0], remote, &states[0])
+	if err != nil || res.Requests != 3 || res.Pushed+res.Pulled != 0 {
+		t.Errorf("a sync with nothing new: %+v, %v", res, err)
+	}
+	// An empty home pulls everything, once.
+	fresh := open(t)
+	var st State
+	if res, err := Sync(ctx, fresh, remote, &st); err != nil || res.Pulled != 12 || res.Pushed != 0 {
+		t.Errorf("a fresh home: %+v, %v", res, err)
+	}
+}
+
+// TestS3PutNewNeverReplaces: If-None-Match: * holds against a second
+// writer, and of racing writers exactly one wins.
+func TestS3PutNewNeverReplaces(t *testing.T) {
+	ctx := context.Background()
+	s, _ := s3Store(t, "")
+	if err := s.PutNew(ctx, "log/00000000000000000001", []byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutNew(ctx, "log/00000000000000000001", []byte("second\n")); !errors.Is(err, ErrExists) {
+		t.Fatalf("a second put: %v", err)
+	}
+	if got, err := s.Get(ctx, "log/00000000000000000001", 100); err != nil || string(got) != "first\n" {
+		t.Fatalf("after a second put: %q, %v", got, err)
+	}
+	var wg stdsync.WaitGroup
+	won := make(chan int, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			if err := s.PutNew(ctx, "log/00000000000000000002", []byte(fmt.Sprint(i))); err == nil {
+				won <- i
+			} else if !errors.Is(err, ErrExists) {
+				t.Errorf("writer %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(won)
+	if n := len(won); n != 1 {
+		t.Errorf("%d racing writers won, want 1", n)
+	}
+	if _, err := s.Get(ctx, "log/00000000000000000009", 100); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a missing object: %v", err)
+	}
+	if _, err := s.Get(ctx, "log/00000000000000000001", 3); err == nil {
+		t.Error("an object over the limit was read")
+	}
+}
+
+// TestS3Concurrent: two homes pushing at once to one bucket both land,
+// neither replacing the other.
+func TestS3Concurrent(t *testing.T) {
+	ctx := context.Background()
+	remote, _ := s3Store(t, "")
+	homes := []*ledger.Ledger{open(t), open(t)}
+	states := make([]State, 2)
+	for i, l := range homes {
+		s := signer(t, fmt.Sprintf("race-%d@example.com", i))
+		for j := range 20 {
+			if _, err := l.Append(s, "comment", []byte(`{}`), t0.Add(time.Duration(j)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg stdsync.WaitGroup
+	for i := range homes {
+		wg.Go(func() {
+			if _, err := Sync(ctx, homes[i], remote, &states[i]); err != nil {
+				t.Errorf("home %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range homes {
+		if _, err := Sync(ctx, homes[i], remote, &states[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, l := range homes {
+		if n := count(t, l); n != 40 {
+			t.Errorf("home %d holds %d entries, want 40", i, n)
+		}
+	}
+}
+
+// TestS3TamperAndRollback: an object replaced or truncated behind
+// signoff's back, or deleted, is caught; nothing local changes.
+func TestS3TamperAndRollback(t *testing.T) {
+	ctx := context.Background()
+	remote, srv := s3Store(t, "p")
+	l := open(t)
+	s := signer(t, "tam@example.com")
+	var st State
+	for i := range 2 {
+		if _, err := l.Append(s, "comment", []byte(`{}`), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Sync(ctx, l, remote, &st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obj := filepath.Join(srv.Dir, "approvals", "p", "log", "00000000000000000002")
+	data, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatalf("the batch object on the server's disk: %v", err)
+	}
+	saved := st
+	check := func(what string, want error) {
+		t.Helper()
+		st2 := cloneState(saved)
+		before := count(t, l)
+		if _, err := Sync(ctx, l, remote, &st2); !errors.Is(err, want) {
+			t.Errorf("%s: got %v, want %v", what, err, want)
+		} else {
+			t.Logf("%s: %v", what, err)
+		}
+		if count(t, l) != before {
+			t.Errorf("%s changed the local ledger", what)
+		}
+	}
+	os.WriteFile(obj, data[:len(data)/2], 0o644)
+	check("a truncated batch", ErrTampered)
+	other := []byte(string(data))
+	other[len(other)/2] ^= 1
+	os.WriteFile(obj, other, 0o644)
+	check("a replaced batch", ErrTampered)
+	os.Remove(obj)
+	check("a deleted batch", ErrRollback)
+}
+
+func cloneState(s State) State {
+	c := State{LastBatch: s.LastBatch, Audit: s.Audit, Digests: map[string]string{}, Seen: map[string]uint64{}, Blobs: map[string]bool{}}
+	for k, v := range s.Digests {
+		c.Digests[k] = v
+	}
+	for k, v := range s.Seen {
+		c.Seen[k] = v
+	}
+	for k, v := range s.Blobs {
+		c.Blobs[k] = v
+	}
+	return c
+}
+
+// TestS3Errors: a missing bucket, bad credentials and a server that is
+// down give errors that say what to do.
+func TestS3Errors(t *testing.T) {
+	ctx := context.Background()
+	good, srv := s3Store(t, "")
+	l := open(t)
+	nob, err := NewS3(ctx, "s3://no-such-bucket", S3Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if _, err := Sync(ctx, l, nob, &st); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("a missing bucket: %v", err)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	bad, _ := NewS3(ctx, "s3://approvals", S3Options{})
+	if _, err := Sync(ctx, l, bad, &State{}); err == nil || !strings.Contains(err.Error(), "credentials") {
+		t.Errorf("bad credentials: %v", err)
+	}
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := Sync(ctx, l, good, &State{}); err == nil || !strings.Contains(err.Error(), "cannot reach") {
+		t.Errorf("a server that is down: %v", err)
+	}
+	for _, loc := range []string{"s3://", "s3://b/../x", "s3://b?x=1", "https://b"} {
+		if _, err := NewS3(ctx, loc, S3Options{}); err == nil {
+			t.Errorf("%s was accepted", loc)
+		}
+	}
+}
