@@ -121,7 +121,7 @@ else ~/.signoff.`,
 		root.AddCommand(c)
 	}
 	root.AddGroup(&cobra.Group{ID: "sync", Title: "Sync:"})
-	for _, c := range []*cobra.Command{a.remoteCmd(), a.syncCmd()} {
+	for _, c := range []*cobra.Command{a.remoteCmd(), a.syncCmd(), a.serveCmd()} {
 		c.GroupID = "sync"
 		root.AddCommand(c)
 	}

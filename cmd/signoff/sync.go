@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -28,13 +30,31 @@ const (
 
 var remoteNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
-func (a *app) remotes() (map[string]string, string, error) {
+// A remoteSpec is where a remote is and how to reach it.
+type remoteSpec struct {
+	URL       string `json:"url"`
+	Endpoint  string `json:"endpoint,omitempty"`   // S3: the store's URL
+	PathStyle bool   `json:"path_style,omitempty"` // S3: path-style addressing
+}
+
+// s3Flags are how to reach an S3-compatible store.
+type s3Flags struct {
+	endpoint  string
+	pathStyle bool
+}
+
+func (f *s3Flags) add(c *cobra.Command) {
+	c.Flags().StringVar(&f.endpoint, "endpoint", "", "S3: the store's URL (default $AWS_ENDPOINT_URL, else AWS)")
+	c.Flags().BoolVar(&f.pathStyle, "path-style", false, "S3: address the bucket in the path (automatic for IP addresses and localhost)")
+}
+
+func (a *app) remotes() (map[string]remoteSpec, string, error) {
 	h, err := a.homeDir()
 	if err != nil {
 		return nil, "", err
 	}
 	path := filepath.Join(h, remotesFile)
-	out := map[string]string{}
+	out := map[string]remoteSpec{}
 	data, err := ledger.ReadBounded(path, 1<<20)
 	if errors.Is(err, os.ErrNotExist) {
 		return out, path, nil
@@ -75,31 +95,40 @@ func (a *app) remoteCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "remote",
 		Short: "Name the remotes this home syncs with",
-		Long: `Name the remotes this home syncs with. A remote is a directory (a shared
-folder, or a USB stick carried across an air gap); S3 buckets and signoff
-serve endpoints come next.`,
+		Long: `Name the remotes this home syncs with. A remote is one of:
+
+  s3://BUCKET[/PREFIX]   an S3 bucket, or any S3-compatible store; credentials
+                         and region come from the standard AWS chain
+                         (environment, ~/.aws/config and credentials, AWS_PROFILE)
+  https://HOST[:PORT]    a signoff serve endpoint (or http:// on a trusted network)
+  PATH                   a directory, or a .jsonl file, for an air gap: a
+                         shared folder or a USB stick carried across`,
 	}
 	var asJSON bool
+	var sf s3Flags
 	add := &cobra.Command{
-		Use:     "add NAME LOCATION",
-		Short:   "Name a remote",
-		Example: "  signoff remote add usb /media/usb/signoff",
-		Args:    cobra.ExactArgs(2),
+		Use:   "add NAME LOCATION",
+		Short: "Name a remote",
+		Example: `  signoff remote add usb /media/usb/signoff
+  signoff remote add bank s3://approvals/models --endpoint https://s3.internal:9000
+  signoff remote add hub https://signoff.internal`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			if !remoteNameRE.MatchString(args[0]) {
 				return usageError("remote name %q: use lowercase letters, digits, - and _", args[0])
 			}
-			if _, err := storeFor(args[1]); err != nil {
+			spec := remoteSpec{URL: args[1], Endpoint: sf.endpoint, PathStyle: sf.pathStyle}
+			if _, err := remoteFor(spec); err != nil {
 				return &exitError{exitUsage, err}
 			}
 			rs, path, err := a.remotes()
 			if err != nil {
 				return err
 			}
-			if old, ok := rs[args[0]]; ok && old != args[1] {
-				return usageError("remote %s is already %s", args[0], old)
+			if old, ok := rs[args[0]]; ok && old != spec {
+				return usageError("remote %s is already %s", args[0], old.URL)
 			}
-			rs[args[0]] = args[1]
+			rs[args[0]] = spec
 			data, _ := json.MarshalIndent(rs, "", "  ")
 			if err := writeFileAtomic(path, append(data, '\n')); err != nil {
 				return err
@@ -108,6 +137,7 @@ serve endpoints come next.`,
 			return nil
 		},
 	}
+	sf.add(add)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the remotes",
@@ -126,30 +156,62 @@ serve endpoints come next.`,
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				fmt.Fprintf(a.stdout, "%s\t%s\n", n, safeText(rs[n]))
+				extra := ""
+				if rs[n].Endpoint != "" {
+					extra = "\tendpoint " + rs[n].Endpoint
+				}
+				fmt.Fprintf(a.stdout, "%s\t%s%s\n", n, safeText(rs[n].URL), safeText(extra))
 			}
 			return nil
 		},
 	}
-	list.Flags().BoolVar(&asJSON, "json", false, "the remotes as a JSON object: name to location")
+	list.Flags().BoolVar(&asJSON, "json", false, "the remotes as a JSON object: name to {url, endpoint, path_style}")
 	c.AddCommand(add, list)
 	return c
 }
 
-// storeFor returns the store at a location: for now a directory.
-func storeFor(loc string) (ssync.Store, error) {
+// remote is a remote ready to sync with.
+type remote struct {
+	store    ssync.Store     // a directory or S3
+	endpoint *ssync.Endpoint // a signoff serve
+	file     string          // a .jsonl file
+}
+
+// remoteFor returns the remote a spec names. It makes no request.
+func remoteFor(spec remoteSpec) (*remote, error) {
+	loc := spec.URL
+	if (spec.Endpoint != "" || spec.PathStyle) && !strings.HasPrefix(loc, "s3://") {
+		return nil, fmt.Errorf("--endpoint and --path-style are for s3:// remotes, not %s", loc)
+	}
 	switch {
-	case strings.HasPrefix(loc, "s3://"), strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
-		return nil, fmt.Errorf("%s: S3 and signoff serve remotes are not built yet; use a directory", loc)
+	case strings.HasPrefix(loc, "s3://"):
+		s, err := ssync.NewS3(context.Background(), loc, ssync.S3Options{Endpoint: spec.Endpoint, PathStyle: spec.PathStyle})
+		if err != nil {
+			return nil, err
+		}
+		return &remote{store: s}, nil
+	case strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
+		e, err := ssync.NewEndpoint(loc, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &remote{endpoint: e}, nil
+	case strings.Contains(loc, "://"):
+		return nil, fmt.Errorf("%s: a remote is s3://, https://, http:// or a path", loc)
 	}
-	if fi, err := os.Stat(loc); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("%s is a file: a remote is a directory (it is created if missing)", loc)
+	fi, err := os.Stat(loc)
+	switch {
+	case err == nil && fi.Mode().IsRegular(), errors.Is(err, os.ErrNotExist) && strings.HasSuffix(loc, ".jsonl"):
+		return &remote{file: loc}, nil
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("%s is neither a directory nor a file", loc)
 	}
-	return ssync.DirStore{Root: loc}, nil
+	return &remote{store: ssync.DirStore{Root: loc}}, nil
 }
 
 func (a *app) syncCmd() *cobra.Command {
 	var asJSON bool
+	var sf s3Flags
 	c := &cobra.Command{
 		Use:   "sync (NAME | LOCATION)",
 		Short: "Exchange entries and evidence with a remote",
@@ -162,24 +224,30 @@ This home remembers, per remote, what it has seen. A remote that later
 shows less (a rollback) or whose objects changed (tampering) is reported,
 exit 2, and nothing local is changed.`,
 		Example: `  signoff sync usb
-  signoff sync /media/usb/signoff --json`,
+  signoff sync s3://approvals/models --endpoint http://127.0.0.1:9000
+  signoff sync https://signoff.internal --json
+  signoff sync /media/usb/signoff.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			rs, _, err := a.remotes()
 			if err != nil {
 				return err
 			}
-			loc, name := args[0], args[0]
-			if l, ok := rs[args[0]]; ok {
-				loc = l
+			spec, name := remoteSpec{URL: args[0], Endpoint: sf.endpoint, PathStyle: sf.pathStyle}, args[0]
+			if r, ok := rs[args[0]]; ok {
+				spec = r
+				if sf.endpoint != "" || sf.pathStyle {
+					return usageError("remote %s is named: its endpoint is set by signoff remote add", args[0])
+				}
 			} else {
-				sum := sha256.Sum256([]byte(loc))
+				sum := sha256.Sum256([]byte(spec.URL))
 				name = "loc-" + hex.EncodeToString(sum[:8])
 			}
-			store, err := storeFor(loc)
+			rem, err := remoteFor(spec)
 			if err != nil {
 				return &exitError{exitUsage, err}
 			}
+			loc := spec.URL
 			h, err := a.homeDir()
 			if err != nil {
 				return err
@@ -198,8 +266,18 @@ exit 2, and nothing local is changed.`,
 				return err
 			}
 			defer l.Close()
-			stop := a.busy("syncing with " + loc)
-			res, err := ssync.Sync(context.Background(), l, store, &st)
+			ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			stop := a.busy("syncing with " + safeText(loc))
+			var res *ssync.Result
+			switch {
+			case rem.endpoint != nil:
+				res, err = ssync.SyncEndpoint(ctx, l, rem.endpoint, &st)
+			case rem.file != "":
+				res, err = ssync.SyncFile(ctx, l, rem.file, &st)
+			default:
+				res, err = ssync.Sync(ctx, l, rem.store, &st)
+			}
 			stop()
 			if err != nil {
 				if errors.Is(err, ssync.ErrRollback) || errors.Is(err, ssync.ErrTampered) {
@@ -225,5 +303,6 @@ exit 2, and nothing local is changed.`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "the summary as JSON: pushed, pulled, blobs, batches, refused, equivocations, requests")
+	sf.add(c)
 	return c
 }

@@ -1,0 +1,130 @@
+package sync
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/signoff-dev/signoff/ledger"
+)
+
+// fileChunk is about how many bytes of a file remote are imported at once.
+const fileChunk = 16 << 20
+
+// SyncFile exchanges entries and blobs through a JSON Lines file in the
+// export format, for an air gap: it imports the lines after those read
+// last time, keeping what verifies, then appends what the file lacks. The
+// file only grows: one that is shorter than before, or whose bytes
+// already read changed, is a rollback or tampering, and nothing local is
+// changed by it. Only one process should sync with a file at a time.
+func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*Result, error) {
+	st.init()
+	res := &Result{Refused: []string{}, Equivocations: []string{}}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return res, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return res, err
+	}
+	if !fi.Mode().IsRegular() {
+		return res, fmt.Errorf("%s is not a regular file", path)
+	}
+	size := fi.Size()
+	if size < st.FileOffset {
+		return res, fmt.Errorf("%w: %s holds %d bytes, fewer than the %d read before", ErrRollback, path, size, st.FileOffset)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.FileOffset)); err != nil {
+		return res, err
+	}
+	if st.FileOffset > 0 && "sha256:"+hex.EncodeToString(h.Sum(nil)) != st.FileDigest {
+		return res, fmt.Errorf("%w: the first %d bytes of %s, read before, are not what they were", ErrTampered, st.FileOffset, path)
+	}
+	// Pull the complete lines after the offset.
+	sc := bufio.NewScanner(io.NewSectionReader(f, st.FileOffset, size-st.FileOffset))
+	sc.Buffer(make([]byte, 0, 1<<20), maxBatch)
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			return i + 1, data[:i+1], nil
+		}
+		return 0, nil, nil // a line without its newline is not whole yet
+	})
+	var chunk bytes.Buffer
+	offset := st.FileOffset
+	flush := func() error {
+		if chunk.Len() == 0 {
+			return nil
+		}
+		res.Batches++
+		if err := take(l, chunk.Bytes(), path, st, res); err != nil {
+			return err
+		}
+		chunk.Reset()
+		return nil
+	}
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		line := sc.Bytes()
+		h.Write(line)
+		offset += int64(len(line))
+		chunk.Write(line)
+		if chunk.Len() >= fileChunk {
+			if err := flush(); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return res, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := flush(); err != nil {
+		return res, err
+	}
+	st.FileOffset, st.FileDigest = offset, "sha256:"+hex.EncodeToString(h.Sum(nil))
+	// Push: append what the file lacks, after any partial last line.
+	end := size
+	for {
+		b, err := nextBatch(l, st)
+		if err != nil || b.empty() {
+			return res, err
+		}
+		data := b.data
+		if end > offset {
+			data = append([]byte("\n"), data...) // end the partial line, which stays bad
+		}
+		if _, err := f.WriteAt(data, end); err != nil {
+			return res, err
+		}
+		if err := f.Sync(); err != nil {
+			return res, err
+		}
+		if end > offset {
+			// The partial line and its new end are read now: they are
+			// refused by whoever reads them, here too.
+			tail := make([]byte, end-offset)
+			if _, err := f.ReadAt(tail, offset); err != nil {
+				return res, err
+			}
+			h.Write(tail)
+			res.Refused = append(res.Refused, fmt.Sprintf("%s: an incomplete line at byte %d (%d bytes) was ended and is ignored", path, offset, end-offset))
+		}
+		h.Write(data)
+		end += int64(len(data))
+		offset = end
+		st.FileOffset, st.FileDigest = offset, "sha256:"+hex.EncodeToString(h.Sum(nil))
+		b.done(st, res)
+		if !b.more {
+			return res, nil
+		}
+	}
+}
