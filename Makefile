@@ -6,7 +6,7 @@ BIN   := bin/signoff
 DEMO  ?= demo
 FUZZTIME ?= 10s
 
-.PHONY: build run test unit fuzz-short bench lint clean
+.PHONY: build run test unit s3gw fuzz-short bench lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/signoff
@@ -20,7 +20,14 @@ run: build
 
 test: lint unit fuzz-short
 
-unit:
+# The sync tests run a real S3 server, the Versity gateway, pinned in
+# tools/s3/go.mod; build it first so its one-off build (a few minutes on a
+# fresh machine) is not charged to one test's time limit.
+s3gw:
+	@echo "building the S3 test server (tools/s3: versitygw)"
+	@cd tools/s3 && $(GO) tool -n versitygw >/dev/null
+
+unit: s3gw
 	$(GO) test -race -count=1 ./...
 
 # Short fuzz runs of every parser of outside input; run longer by hand with

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/signoff-dev/signoff/ledger"
@@ -62,6 +63,9 @@ func (r *Endpoint) do(ctx context.Context, method, path string, q url.Values, bo
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			return nil, nil, fmt.Errorf("%s: %s %s: timed out: %v", r, method, path, err)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			return nil, nil, fmt.Errorf("%s: %s %s: the connection broke (%v): the server may have stopped; nothing it did not acknowledge is counted as sent, so sync again", r, method, path, err)
 		}
 		return nil, nil, fmt.Errorf("%s: cannot reach the server (%v): is signoff serve running there?", r, err)
 	}

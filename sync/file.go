@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/signoff-dev/signoff/ledger"
 )
@@ -25,6 +26,9 @@ const fileChunk = 16 << 20
 func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*Result, error) {
 	st.init()
 	res := &Result{Refused: []string{}, Equivocations: []string{}}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return res, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return res, err

@@ -245,3 +245,41 @@ func TestS3Errors(t *testing.T) {
 		}
 	}
 }
+
+// ackLost is the real store whose PutNew answers an error after the
+// object was written: the reply was lost on the way back.
+type ackLost struct{ Store }
+
+func (a ackLost) PutNew(ctx context.Context, name string, data []byte) error {
+	if err := a.Store.PutNew(ctx, name, data); err != nil {
+		return err
+	}
+	return errors.New("connection reset by peer")
+}
+
+// TestS3LostAcknowledgement: a batch that was written though its
+// acknowledgement was lost is found by the next sync, which pushes
+// nothing twice.
+func TestS3LostAcknowledgement(t *testing.T) {
+	ctx := context.Background()
+	remote, _ := s3Store(t, "")
+	l := open(t)
+	s := signer(t, "ack@example.com")
+	for i := range 5 {
+		if _, err := l.Append(s, "comment", []byte(`{}`), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st State
+	if _, err := Sync(ctx, l, ackLost{remote}, &st); err == nil {
+		t.Fatal("the lost acknowledgement was not reported")
+	}
+	res, err := Sync(ctx, l, remote, &st)
+	if err != nil || res.Pushed != 0 {
+		t.Fatalf("the next sync: %+v, %v", res, err)
+	}
+	names, err := remote.List(ctx, "log/", "", 100)
+	if err != nil || len(names) != 1 {
+		t.Fatalf("the log holds %q (%v), want one batch", names, err)
+	}
+}

@@ -385,6 +385,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "reading the body: %v", err)
 		return
 	}
+	s.log.Info("push received", "bytes", len(body), "remote", r.RemoteAddr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx := r.Context()

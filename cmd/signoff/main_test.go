@@ -49,6 +49,12 @@ func TestScripts(t *testing.T) {
 			"pubkey":      cmdPubkey,
 			"expand":      cmdExpand,
 			"now":         cmdNow,
+			"start-s3":    cmdStartS3,
+			"s3":          cmdS3,
+			"freeport":    cmdFreeport,
+			"get":         cmdGet,
+			"jsoneq":      cmdJSONEq,
+			"setfile":     cmdSetfile,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {

@@ -222,7 +222,10 @@ objects: a sync adds and never replaces.
 
 This home remembers, per remote, what it has seen. A remote that later
 shows less (a rollback) or whose objects changed (tampering) is reported,
-exit 2, and nothing local is changed.`,
+exit 2, and nothing local is changed.
+
+Exit status: 0 synced; 1 something was refused (listed) or the remote could
+not be reached; 2 rollback or tampering; 3 usage error.`,
 		Example: `  signoff sync usb
   signoff sync s3://approvals/models --endpoint http://127.0.0.1:9000
   signoff sync https://signoff.internal --json
@@ -281,7 +284,7 @@ exit 2, and nothing local is changed.`,
 			stop()
 			if err != nil {
 				if errors.Is(err, ssync.ErrRollback) || errors.Is(err, ssync.ErrTampered) {
-					return &exitError{exitTampered, err}
+					return &exitError{exitTampered, fmt.Errorf("%w\nnothing in this home was changed; whoever runs %s must restore what it held (this home and the other homes that synced hold every entry)", err, safeText(loc))}
 				}
 				return err
 			}
@@ -290,14 +293,22 @@ exit 2, and nothing local is changed.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, res)
+				if err := writeJSON(a.stdout, res); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(a.stdout, "pushed %d entries and %d blobs, pulled %d entries, refused %d (%d requests)\n", res.Pushed, res.Blobs, res.Pulled, len(res.Refused), res.Requests)
+				for _, r := range res.Refused {
+					fmt.Fprintf(a.stdout, "refused: %s\n", safeText(r))
+				}
+				for _, q := range res.Equivocations {
+					fmt.Fprintf(a.stdout, "equivocation: %s\n", safeText(q))
+				}
 			}
-			fmt.Fprintf(a.stdout, "pushed %d entries and %d blobs, pulled %d entries, refused %d (%d requests)\n", res.Pushed, res.Blobs, res.Pulled, len(res.Refused), res.Requests)
-			for _, r := range res.Refused {
-				fmt.Fprintf(a.stdout, "refused: %s\n", safeText(r))
-			}
-			for _, q := range res.Equivocations {
-				fmt.Fprintf(a.stdout, "equivocation: %s\n", safeText(q))
+			if len(res.Refused) > 0 {
+				// What was refused did not land, or did not arrive: say so
+				// in the exit status, for scripts.
+				return &exitError{exitFailed, nil}
 			}
 			return nil
 		},

@@ -53,6 +53,7 @@ type Server struct {
 	Endpoint string // http://127.0.0.1:PORT
 	Dir      string // the posix backend: one directory per bucket
 	cmd      *exec.Cmd
+	exited   chan struct{}
 	addr     string
 	log      bytes.Buffer
 }
@@ -71,6 +72,9 @@ func Start(t testing.TB) *Server {
 
 // StartIn runs a server on a free loopback port, serving dir. Stop it.
 func StartIn(dir string) (*Server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	s := &Server{Dir: dir}
 	addr, err := freePort()
 	if err != nil {
@@ -100,8 +104,16 @@ func (s *Server) start(addr string) error {
 		return err
 	}
 	s.cmd, s.addr, s.Endpoint = cmd, addr, "http://"+addr
+	s.exited = make(chan struct{})
+	go func() { cmd.Wait(); close(s.exited) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		select {
+		case <-s.exited:
+			s.cmd = nil
+			return fmt.Errorf("versitygw on %s exited: %s", addr, s.log.String())
+		default:
+		}
 		r, err := http.Get(s.Endpoint + "/healthz")
 		if err == nil {
 			r.Body.Close()
@@ -121,7 +133,7 @@ func (s *Server) start(addr string) error {
 func (s *Server) Stop() {
 	if s.cmd != nil {
 		s.cmd.Process.Kill()
-		s.cmd.Wait()
+		<-s.exited
 		s.cmd = nil
 	}
 }
