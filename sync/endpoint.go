@@ -3,6 +3,7 @@ package sync
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,11 @@ func (r *Endpoint) do(ctx context.Context, method, path string, q url.Values, bo
 		if errors.As(err, &ne) && ne.Timeout() {
 			return nil, nil, fmt.Errorf("%s: %s %s: timed out: %v", r, method, path, err)
 		}
+		var ua x509.UnknownAuthorityError
+		var hn x509.HostnameError
+		if errors.As(err, &ua) || errors.As(err, &hn) {
+			return nil, nil, fmt.Errorf("%s: the server's certificate is not trusted (%v): add its CA to the system's trust store, or name it in SSL_CERT_FILE", r, err)
+		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 			return nil, nil, fmt.Errorf("%s: %s %s: the connection broke (%v): the server may have stopped; nothing it did not acknowledge is counted as sent, so sync again", r, method, path, err)
 		}
@@ -113,7 +119,7 @@ func (r *Endpoint) getJSON(ctx context.Context, path string, q url.Values, v any
 // nothing local is changed. A sync with nothing new is one request.
 func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State) (*Result, error) {
 	st.init()
-	res := &Result{Refused: []string{}, Equivocations: []string{}}
+	res := newResult()
 	var hs Heads
 	res.Requests++
 	if err := r.getJSON(ctx, "/v1/heads", nil, &hs); err != nil {
@@ -154,6 +160,7 @@ func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State)
 				return res, err
 			}
 			after = last
+			st.progress(res)
 			if resp.Header.Get("Signoff-More") != "true" && after < h.Seq {
 				return res, fmt.Errorf("%s: feed %s: the heads say seq %d, the entries stop at %d", r, h.Feed, h.Seq, after)
 			}
@@ -271,6 +278,7 @@ func pushTo(ctx context.Context, l *ledger.Ledger, r *Endpoint, remote map[strin
 		}
 		body.Reset()
 		blobs = blobs[:0]
+		st.progress(res)
 		return nil
 	}
 	full := func() bool { return body.Len() > MaxPush/2 }

@@ -25,7 +25,7 @@ const fileChunk = 16 << 20
 // changed by it. Only one process should sync with a file at a time.
 func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*Result, error) {
 	st.init()
-	res := &Result{Refused: []string{}, Equivocations: []string{}}
+	res := newResult()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return res, err
 	}
@@ -72,6 +72,7 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*R
 			return err
 		}
 		chunk.Reset()
+		st.progress(res)
 		return nil
 	}
 	for sc.Scan() {
@@ -127,6 +128,7 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*R
 		offset = end
 		st.FileOffset, st.FileDigest = offset, "sha256:"+hex.EncodeToString(h.Sum(nil))
 		b.done(st, res)
+		st.progress(res)
 		if !b.more {
 			return res, nil
 		}

@@ -39,6 +39,9 @@ type State struct {
 	// A file remote: the bytes read so far, and their sha256.
 	FileOffset int64  `json:"file_offset,omitempty"`
 	FileDigest string `json:"file_digest,omitempty"`
+	// Progress, if set, is told what the sync has done so far, from
+	// time to time.
+	Progress func(Result) `json:"-"`
 	// Audit is the next older batch to read again: each sync re-reads the
 	// last batch and one older one, in turn, so every batch is checked
 	// again for a fixed cost.
@@ -65,7 +68,19 @@ type Result struct {
 	Batches       int      `json:"batches"` // batches read
 	Refused       []string `json:"refused"` // entries refused, and why
 	Equivocations []string `json:"equivocations"`
+	Warnings      []string `json:"warnings"`
 	Requests      int      `json:"requests"` // requests made to the remote
+}
+
+// progress tells st's Progress, if any, what res says so far.
+func (st *State) progress(res *Result) {
+	if st.Progress != nil {
+		st.Progress(*res)
+	}
+}
+
+func newResult() *Result {
+	return &Result{Refused: []string{}, Equivocations: []string{}, Warnings: []string{}}
 }
 
 func batchName(n uint64) string { return fmt.Sprintf("log/%020d", n) }
@@ -101,7 +116,7 @@ func (c counting) PutNew(ctx context.Context, n string, d []byte) error {
 // ErrTampered, and nothing local is changed by it.
 func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State) (*Result, error) {
 	st.init()
-	res := &Result{Refused: []string{}, Equivocations: []string{}}
+	res := newResult()
 	s := counting{remote, &res.Requests}
 	if err := pull(ctx, l, s, st, res); err != nil {
 		return res, err
@@ -158,7 +173,7 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 		for _, name := range names {
 			n, err := strconv.ParseUint(strings.TrimPrefix(name, "log/"), 10, 64)
 			if err != nil || batchName(n) != name {
-				res.Refused = append(res.Refused, fmt.Sprintf("%s: not a batch name; ignored", name))
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: not a batch name; ignored", name))
 				continue
 			}
 			if n != st.LastBatch+1 {
@@ -173,6 +188,7 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 				return err
 			}
 			st.LastBatch, st.Digests[name] = n, digest(data)
+			st.progress(res)
 		}
 		if len(names) < listPage {
 			return nil
@@ -241,6 +257,7 @@ func push(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 	}
 	st.LastBatch, st.Digests[name] = st.LastBatch+1, digest(b.data)
 	b.done(st, res)
+	st.progress(res)
 	return b.more, nil
 }
 

@@ -55,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"get":         cmdGet,
 			"jsoneq":      cmdJSONEq,
 			"setfile":     cmdSetfile,
+			"gencert":     cmdGencert,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {

@@ -79,6 +79,12 @@ func (c *lineCounter) Write(b []byte) (int, error) {
 // to show (computing a bundle's intervals), from its first second on, on a
 // terminal. Call the returned func when the step is done.
 func (a *app) busy(msg string) func() {
+	return a.busyWith(func() string { return msg })
+}
+
+// busyWith is busy with a message that changes: msg is called on each
+// refresh.
+func (a *app) busyWith(msg func() string) func() {
 	p := a.newProgress()
 	if p == nil {
 		return func() {}
@@ -94,7 +100,7 @@ func (a *app) busy(msg string) func() {
 			case <-done:
 				return
 			case <-t.C:
-				p.update("%s (%ds)", msg, int(time.Since(p.start).Seconds()))
+				p.update("%s (%ds)", msg(), int(time.Since(p.start).Seconds()))
 			}
 		}
 	}()

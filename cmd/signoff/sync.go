@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	stdsync "sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -271,7 +272,14 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 			defer l.Close()
 			ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
-			stop := a.busy("syncing with " + safeText(loc))
+			var mu stdsync.Mutex
+			var sofar ssync.Result
+			st.Progress = func(r ssync.Result) { mu.Lock(); sofar = r; mu.Unlock() }
+			stop := a.busyWith(func() string {
+				mu.Lock()
+				defer mu.Unlock()
+				return fmt.Sprintf("syncing with %s: pulled %d, pushed %d entries, %d requests", safeText(loc), sofar.Pulled, sofar.Pushed, sofar.Requests)
+			})
 			var res *ssync.Result
 			switch {
 			case rem.endpoint != nil:
@@ -303,6 +311,9 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 				}
 				for _, q := range res.Equivocations {
 					fmt.Fprintf(a.stdout, "equivocation: %s\n", safeText(q))
+				}
+				for _, w := range res.Warnings {
+					fmt.Fprintf(a.stdout, "warning: %s\n", safeText(w))
 				}
 			}
 			if len(res.Refused) > 0 {
