@@ -196,18 +196,14 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 	}
 }
 
-// take imports a batch, keeping every entry that verifies.
+// take imports a batch, keeping every entry that verifies. Only what was
+// kept counts as held by the remote: a forged line must not make a push
+// skip what the remote lacks.
 func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result) error {
 	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
-	for _, line := range lines {
-		if data, ok, err := ledger.ParseBlobLine(line); ok {
-			if err == nil {
-				st.Blobs[ledger.BlobDigest(data)] = true
-			}
-		} else if e, err := ledger.ParseLine(line); err == nil {
-			f := e.Feed.String()
-			st.Seen[f] = max(st.Seen[f], e.Seq)
-		}
+	orig := make([]int, len(lines)) // each line's number in the batch
+	for i := range orig {
+		orig[i] = i + 1
 	}
 	for range maxRetries {
 		if len(lines) == 0 {
@@ -219,6 +215,16 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result) er
 			for _, q := range r.Equivocations {
 				res.Equivocations = append(res.Equivocations, q.Error())
 			}
+			for _, line := range lines {
+				if data, ok, err := ledger.ParseBlobLine(line); ok {
+					if err == nil {
+						st.Blobs[ledger.BlobDigest(data)] = true
+					}
+				} else if e, err := ledger.ParseLine(line); err == nil {
+					f := e.Feed.String()
+					st.Seen[f] = max(st.Seen[f], e.Seq)
+				}
+			}
 			return nil
 		}
 		var ie *ledger.ImportError
@@ -227,19 +233,23 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result) er
 		}
 		bad := map[int]bool{}
 		for _, p := range ie.Problems {
+			if p.Line < 1 || p.Line > len(lines) {
+				continue
+			}
 			bad[p.Line] = true
-			res.Refused = append(res.Refused, fmt.Sprintf("%s line %d: %v", name, p.Line, p.Err))
+			res.Refused = append(res.Refused, fmt.Sprintf("%s line %d: %v", name, orig[p.Line-1], p.Err))
 		}
 		var keep [][]byte
+		var keptAt []int
 		for i, line := range lines {
 			if !bad[i+1] {
-				keep = append(keep, line)
+				keep, keptAt = append(keep, line), append(keptAt, orig[i])
 			}
 		}
 		if len(keep) == len(lines) {
 			return err // nothing named: do not loop
 		}
-		lines = keep
+		lines, orig = keep, keptAt
 	}
 	return fmt.Errorf("%s: too many bad entries", name)
 }
