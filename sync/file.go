@@ -52,79 +52,87 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*R
 	if st.FileOffset > 0 && "sha256:"+hex.EncodeToString(h.Sum(nil)) != st.FileDigest {
 		return res, fmt.Errorf("%w: the first %d bytes of %s, read before, are not what they were", ErrTampered, st.FileOffset, path)
 	}
-	// Pull the complete lines after the offset.
-	sc := bufio.NewScanner(io.NewSectionReader(f, st.FileOffset, size-st.FileOffset))
-	sc.Buffer(make([]byte, 0, 1<<20), maxBatch)
-	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			return i + 1, data[:i+1], nil
-		}
-		return 0, nil, nil // a line without its newline is not whole yet
-	})
-	var chunk bytes.Buffer
 	offset := st.FileOffset
-	flush := func() error {
-		if chunk.Len() == 0 {
+	// pull takes the complete lines from offset to end.
+	pull := func(end int64) error {
+		sc := bufio.NewScanner(io.NewSectionReader(f, offset, end-offset))
+		sc.Buffer(make([]byte, 0, 1<<20), maxBatch)
+		sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				return i + 1, data[:i+1], nil
+			}
+			return 0, nil, nil // a line without its newline is not whole yet
+		})
+		var chunk bytes.Buffer
+		flush := func() error {
+			if chunk.Len() == 0 {
+				return nil
+			}
+			res.Batches++
+			if err := take(l, chunk.Bytes(), path, st, res); err != nil {
+				return err
+			}
+			chunk.Reset()
+			st.progress(res)
 			return nil
 		}
-		res.Batches++
-		if err := take(l, chunk.Bytes(), path, st, res); err != nil {
-			return err
-		}
-		chunk.Reset()
-		st.progress(res)
-		return nil
-	}
-	for sc.Scan() {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		line := sc.Bytes()
-		h.Write(line)
-		offset += int64(len(line))
-		chunk.Write(line)
-		if chunk.Len() >= fileChunk {
-			if err := flush(); err != nil {
-				return res, err
+		for sc.Scan() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			line := sc.Bytes()
+			h.Write(line)
+			offset += int64(len(line))
+			chunk.Write(line)
+			if chunk.Len() >= fileChunk {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		st.FileOffset, st.FileDigest = offset, "sha256:"+hex.EncodeToString(h.Sum(nil))
+		return nil
 	}
-	if err := sc.Err(); err != nil {
-		return res, fmt.Errorf("%s: %v", path, err)
-	}
-	if err := flush(); err != nil {
+	if err := pull(size); err != nil {
 		return res, err
 	}
-	st.FileOffset, st.FileDigest = offset, "sha256:"+hex.EncodeToString(h.Sum(nil))
-	// Push: append what the file lacks, after any partial last line.
+	// Push: append what the file lacks.
 	end := size
 	for {
 		b, err := nextBatch(l, st)
 		if err != nil || b.empty() {
 			return res, err
 		}
-		data := b.data
 		if end > offset {
-			data = append([]byte("\n"), data...) // end the partial line, which stays bad
+			// The last line is unfinished (a copy cut short, a writer that
+			// stopped): end it, so that what is appended stays whole, and
+			// read it like any other line, as every reader will.
+			if _, err := f.WriteAt([]byte("\n"), end); err != nil {
+				return res, err
+			}
+			end++
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the last line, at byte %d, was unfinished; it was ended with a newline", path, offset))
+			if err := pull(end); err != nil {
+				return res, err
+			}
+			if b, err = nextBatch(l, st); err != nil || b.empty() {
+				return res, err
+			}
 		}
-		if _, err := f.WriteAt(data, end); err != nil {
+		if _, err := f.WriteAt(b.data, end); err != nil {
 			return res, err
 		}
 		if err := f.Sync(); err != nil {
 			return res, err
 		}
-		if end > offset {
-			// The partial line and its new end are read now: they are
-			// refused by whoever reads them, here too.
-			tail := make([]byte, end-offset)
-			if _, err := f.ReadAt(tail, offset); err != nil {
-				return res, err
-			}
-			h.Write(tail)
-			res.Refused = append(res.Refused, fmt.Sprintf("%s: an incomplete line at byte %d (%d bytes) was ended and is ignored", path, offset, end-offset))
-		}
-		h.Write(data)
-		end += int64(len(data))
+		h.Write(b.data)
+		end += int64(len(b.data))
 		offset = end
 		st.FileOffset, st.FileDigest = offset, "sha256:"+hex.EncodeToString(h.Sum(nil))
 		b.done(st, res)

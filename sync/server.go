@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	stdsync "sync"
@@ -23,6 +24,7 @@ import (
 // rest).
 const (
 	MaxPush      = 64 << 20
+	maxPushing   = 4 // pushes read or checked at once; the rest wait
 	maxReply     = 16 << 20
 	maxListBlobs = 10000
 )
@@ -52,6 +54,11 @@ type Server struct {
 	opt ServerOptions
 	log *slog.Logger
 
+	// Slots bound the memory and CPU that concurrent clients can take:
+	// pushes hold a body of up to MaxPush each, verdicts a core each.
+	pushes   chan struct{}
+	verdicts chan struct{}
+
 	// mu serializes pushes, and reads from the backing store.
 	mu        stdsync.Mutex
 	st        State     // what the server has of Backing
@@ -74,7 +81,8 @@ func NewServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 	if !policy.IsDigest(opt.Anchor) {
 		return nil, fmt.Errorf("the root to trust, %q, is not a sha256: digest", opt.Anchor)
 	}
-	s := &Server{opt: opt, log: opt.Logger}
+	s := &Server{opt: opt, log: opt.Logger,
+		pushes: make(chan struct{}, maxPushing), verdicts: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
 	if opt.Backing != nil {
 		if err := s.catchUp(ctx, time.Now()); err != nil {
 			return nil, err
@@ -371,11 +379,28 @@ type Refusal struct {
 // first.
 var severity = map[int]int{http.StatusBadRequest: 4, http.StatusRequestEntityTooLarge: 3, http.StatusConflict: 2, http.StatusForbidden: 1}
 
+// slot waits for a free slot in slots, or answers 503 if the request's
+// time runs out first. The caller releases it with <-slots.
+func slot(w http.ResponseWriter, r *http.Request, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-r.Context().Done():
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusServiceUnavailable, "the server is busy: try again shortly")
+		return false
+	}
+}
+
 func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > MaxPush {
 		fail(w, http.StatusRequestEntityTooLarge, "a push holds at most %d bytes; this one %d: send it in parts", MaxPush, r.ContentLength)
 		return
 	}
+	if !slot(w, r, s.pushes) {
+		return
+	}
+	defer func() { <-s.pushes }()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPush))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -664,6 +689,10 @@ func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
 		}
 		now = t
 	}
+	if !slot(w, r, s.verdicts) {
+		return
+	}
+	defer func() { <-s.verdicts }()
 	if !s.read(w, r, time.Now()) {
 		return
 	}
