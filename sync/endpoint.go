@@ -17,7 +17,15 @@ import (
 	"time"
 
 	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
 )
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
 
 // Endpoint is a signoff serve remote, reached over HTTP(S).
 type Endpoint struct {
@@ -168,7 +176,7 @@ func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State)
 		st.Seen[h.Feed] = max(st.Seen[h.Feed], h.Seq)
 	}
 	if hs.Blobs != st.BlobCount {
-		if err := pullBlobs(ctx, l, r, st, res); err != nil {
+		if err := pullBlobs(ctx, l, r, hs.Blobs, st, res); err != nil {
 			return res, err
 		}
 		st.BlobCount = hs.Blobs
@@ -202,15 +210,23 @@ func lastSeq(data []byte) (uint64, error) {
 	return e.Seq, nil
 }
 
-func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State, res *Result) error {
-	after := ""
+// pullBlobs fetches the blobs the server lists that l lacks; the server
+// said it holds count.
+func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, count int, st *State, res *Result) error {
+	after, listed := "", 0
 	for {
 		var ds []string
 		res.Requests++
 		if err := r.getJSON(ctx, "/v1/blobs", url.Values{"after": {after}}, &ds); err != nil {
 			return err
 		}
+		if listed += len(ds); listed > count+maxListBlobs {
+			return fmt.Errorf("%s: the server lists more blobs than the %d it says it holds", r, count)
+		}
 		for _, d := range ds {
+			if !policy.IsDigest(d) {
+				return fmt.Errorf("%s: the blob list holds %q, not a digest", r, truncate(d, 80))
+			}
 			if d <= after {
 				return fmt.Errorf("%s: the blob list is out of order at %s", r, d)
 			}
