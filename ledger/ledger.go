@@ -838,6 +838,9 @@ func (l *Ledger) Heads() ([]FeedHead, error) {
 // seq order (the entries of a fork side by side). fn may stop the walk
 // with [ErrStop].
 func (l *Ledger) FeedEntries(feed Feed, after uint64, fn func(*Entry) error) error {
+	if after >= maxSeq {
+		return nil // no seq is above it (and after+1 must not wrap to 0)
+	}
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: feedPrefix(feed), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()

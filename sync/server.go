@@ -15,6 +15,7 @@ import (
 	stdsync "sync"
 	"time"
 
+	"github.com/signoff-dev/signoff/evidence"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -64,6 +65,75 @@ type Server struct {
 	st        State     // what the server has of Backing
 	refreshed time.Time // when the last read of Backing began
 	refresh   error     // and how it ended
+	// trust is the governance history pushes are checked against, read
+	// at trustAt; held under mu and read again when governance arrives,
+	// the backing store brings anything, or it is older than trustTTL.
+	trust   *policy.Trust
+	trustAt time.Time
+
+	// reports holds each bundle's evaluated evidence (the bootstrap
+	// intervals are most of a verdict's cost). It is a pure function of
+	// the bundle's bytes, which its digest names: never stale.
+	reportMu stdsync.Mutex
+	reports  map[string]*evidence.Report
+	order    []string
+}
+
+// trustTTL bounds how long pushes are checked against a governance
+// history read before: a document signed with a time still ahead when it
+// arrived comes into force in the server's eyes at most this late.
+const trustTTL = 10 * time.Second
+
+// maxReports is how many bundles' evaluated evidence a server keeps.
+const maxReports = 64
+
+// pushTrust returns the governance history for checking pushes, nil if
+// the ledger holds no trusted root yet. Callers hold s.mu.
+func (s *Server) pushTrust(now time.Time) (*policy.Trust, error) {
+	if s.trust != nil && now.Sub(s.trustAt) < trustTTL && !now.Before(s.trustAt) {
+		return s.trust, nil
+	}
+	t, err := policy.LoadTrust(s.opt.Ledger, s.opt.Anchor, now)
+	if errors.Is(err, policy.ErrUnknownRoot) || errors.Is(err, policy.ErrNoRoot) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	s.trust, s.trustAt = t, now
+	return t, nil
+}
+
+// report returns the bundle's evaluated evidence, or nil (and Judge
+// explains why it cannot be had).
+func (s *Server) report(bundle string) *evidence.Report {
+	s.reportMu.Lock()
+	r := s.reports[bundle]
+	s.reportMu.Unlock()
+	if r != nil {
+		return r
+	}
+	b, _, closeFn, err := policy.OpenFromLedger(s.opt.Ledger, bundle)
+	if err != nil {
+		return nil
+	}
+	defer closeFn()
+	if r, err = b.Evaluate(bundle); err != nil {
+		return nil
+	}
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
+	if s.reports == nil {
+		s.reports = map[string]*evidence.Report{}
+	}
+	if _, ok := s.reports[bundle]; !ok {
+		if len(s.order) == maxReports {
+			delete(s.reports, s.order[0])
+			s.order = s.order[1:]
+		}
+		s.reports[bundle] = r
+		s.order = append(s.order, bundle)
+	}
+	return r
 }
 
 // NewServer returns a server on opt's ledger; with a backing store it
@@ -113,6 +183,9 @@ func (s *Server) catchUpLocked(ctx context.Context, since time.Time) error {
 	if err != nil {
 		s.log.Error("reading the backing store", "err", err)
 		return fmt.Errorf("the backing store: %w", err)
+	}
+	if res.Pulled > 0 {
+		s.trust = nil // it may have brought governance
 	}
 	if res.Pulled > 0 || res.Pushed > 0 || len(res.Refused) > 0 {
 		s.log.Info("backing store", "pulled", res.Pulled, "pushed", res.Pushed, "refused", len(res.Refused), "requests", res.Requests)
@@ -501,12 +574,9 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 	// entries of the same push came in.
 	waiting := map[*line]string{}
 	for round := 0; len(pending) > 0; round++ {
-		trust, err := policy.LoadTrust(l, s.opt.Anchor, now)
+		trust, err := s.pushTrust(now)
 		if err != nil {
-			if !errors.Is(err, policy.ErrUnknownRoot) && !errors.Is(err, policy.ErrNoRoot) {
-				return nil, err
-			}
-			trust = nil
+			return nil, err
 		}
 		var keep, wait []*line
 		blocked := map[ledger.Feed]string{}
@@ -561,6 +631,9 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 			return nil, err
 		}
 		reply.Accepted += added
+		if governance && added > 0 {
+			s.trust = nil
+		}
 		pending = wait
 		if !governance || added == 0 {
 			break
@@ -722,7 +795,7 @@ func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	v, err := policy.Judge(l, policy.Query{Bundle: bundle, To: to, At: now, Anchor: s.opt.Anchor, Trust: trust})
+	v, err := policy.Judge(l, policy.Query{Bundle: bundle, To: to, At: now, Anchor: s.opt.Anchor, Trust: trust, Report: s.report(bundle)})
 	switch {
 	case errors.Is(err, ledger.ErrTampered):
 		fail(w, http.StatusInternalServerError, "the server's ledger is tampered: %v", err)
