@@ -70,6 +70,9 @@ type Server struct {
 	// the backing store brings anything, or it is older than trustTTL.
 	trust   *policy.Trust
 	trustAt time.Time
+	// refs are the blobs the ledger's requests carry (see referenced);
+	// nil when they must be read again.
+	refs map[string]bool
 
 	// reports holds each bundle's evaluated evidence (the bootstrap
 	// intervals are most of a verdict's cost). It is a pure function of
@@ -185,7 +188,7 @@ func (s *Server) catchUpLocked(ctx context.Context, since time.Time) error {
 		return fmt.Errorf("the backing store: %w", err)
 	}
 	if res.Pulled > 0 {
-		s.trust = nil // it may have brought governance
+		s.trust, s.refs = nil, nil // it may have brought governance, requests
 	}
 	if res.Pulled > 0 || res.Pushed > 0 || len(res.Refused) > 0 {
 		s.log.Info("backing store", "pulled", res.Pulled, "pushed", res.Pushed, "refused", len(res.Refused), "requests", res.Requests)
@@ -511,7 +514,8 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if status != http.StatusOK {
-		reply.Error = fmt.Sprintf("%d of %d entries refused; first: line %d: %s", len(reply.Refused), len(reply.Refused)+reply.Accepted+reply.Held, reply.Refused[0].Line, reply.Refused[0].Error)
+		reply.Error = fmt.Sprintf("%d lines refused (%d entries stored, %d held already, %d blobs stored); first: line %d: %s",
+			len(reply.Refused), reply.Accepted, reply.Held, reply.Blobs, reply.Refused[0].Line, reply.Refused[0].Error)
 	}
 	s.log.Info("push", "accepted", reply.Accepted, "held", reply.Held, "blobs", reply.Blobs, "refused", len(reply.Refused))
 	writeJSONReply(w, status, reply)
@@ -537,7 +541,7 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 				reply.Refused = append(reply.Refused, Refusal{Line: n, Status: http.StatusBadRequest, Error: fmt.Sprintf("a blob line: %v", err)})
 				continue
 			}
-			lines = append(lines, &line{n: n, raw: raw, blob: true})
+			lines = append(lines, &line{n: n, raw: raw, blob: true, digest: ledger.BlobDigest(data)})
 			continue
 		}
 		e, err := ledger.ParseLine(raw)
@@ -552,11 +556,11 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 		lines = append(lines, &line{n: n, raw: raw, e: e})
 	}
 	pushed := map[ledger.Feed]bool{}
-	var blobs [][]byte
+	var blobs []*line
 	var pending []*line
 	for _, ln := range lines {
 		if ln.blob {
-			blobs = append(blobs, ln.raw)
+			blobs = append(blobs, ln)
 			continue
 		}
 		pending = append(pending, ln)
@@ -622,17 +626,18 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 				governance = true
 			}
 		}
-		var rawBlobs [][]byte
-		if round == 0 {
-			rawBlobs = blobs
-		}
-		added, err := s.store(keep, rawBlobs, reply)
+		added, err := s.store(keep, nil, reply)
 		if err != nil {
 			return nil, err
 		}
 		reply.Accepted += added
 		if governance && added > 0 {
 			s.trust = nil
+		}
+		for _, ln := range keep {
+			if ln.e.Kind == policy.KindRequest {
+				s.refs = nil // read again below
+			}
 		}
 		pending = wait
 		if !governance || added == 0 {
@@ -642,7 +647,25 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 	for _, ln := range pending {
 		reply.Refused = append(reply.Refused, Refusal{Line: ln.n, ID: ln.e.ID.String(), Status: http.StatusForbidden, Error: waiting[ln]})
 	}
-	reply.Blobs = len(blobs)
+	// Blobs: only the evidence some request here carries, so that no one
+	// outside the keyring can fill the store.
+	refs, err := s.referenced()
+	if err != nil {
+		return nil, err
+	}
+	var keepBlobs [][]byte
+	for _, b := range blobs {
+		if !refs[b.digest] {
+			reply.Refused = append(reply.Refused, Refusal{Line: b.n, Status: http.StatusForbidden,
+				Error: fmt.Sprintf("blob %s is evidence of no request here: push it with the request that carries it", b.digest)})
+			continue
+		}
+		keepBlobs = append(keepBlobs, b.raw)
+	}
+	if _, err := s.store(nil, keepBlobs, reply); err != nil {
+		return nil, err
+	}
+	reply.Blobs = len(keepBlobs)
 	hs, err := l.Heads()
 	if err != nil {
 		return nil, err
@@ -679,10 +702,36 @@ func (s *Server) placeOf(e *ledger.Entry) (held bool, other *ledger.ID, err erro
 
 // A line is one line of a push.
 type line struct {
-	n    int // its number, from 1
-	raw  []byte
-	e    *ledger.Entry // nil for a blob
-	blob bool
+	n      int // its number, from 1
+	raw    []byte
+	e      *ledger.Entry // nil for a blob
+	blob   bool
+	digest string // a blob's
+}
+
+// referenced returns the digests of the blobs the ledger's requests
+// carry: each bundle's lock and evidence files. Callers hold s.mu.
+func (s *Server) referenced() (map[string]bool, error) {
+	if s.refs != nil {
+		return s.refs, nil
+	}
+	refs := map[string]bool{}
+	err := s.opt.Ledger.Entries(ledger.Query{Kind: policy.KindRequest}, func(e *ledger.Entry) error {
+		r, err := policy.ReadRecord(e)
+		if err != nil || r.Body.Subject == nil {
+			return nil // not a request that counts; it carries nothing
+		}
+		refs[r.Body.Subject.Bundle] = true
+		for _, d := range r.Body.Evidence {
+			refs[d] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.refs = refs
+	return refs, nil
 }
 
 // store imports lines and blobs, dropping and refusing any line the
