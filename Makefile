@@ -38,7 +38,8 @@ unit: s3gw
 fuzz-short:
 	@for f in ledger:FuzzParseLine ledger:FuzzParsePayload ledger:FuzzParseSignature ledger:FuzzDecodedKey \
 		evidence:FuzzParseManifest evidence:FuzzParseLock evidence:FuzzParseCard evidence:FuzzReadPredictions \
-		evidence:FuzzParseMetrics evidence:FuzzInert policy:FuzzParsePolicy policy:FuzzParseBody policy:FuzzParseDocument; do \
+		evidence:FuzzParseMetrics evidence:FuzzInert policy:FuzzParsePolicy policy:FuzzParseBody policy:FuzzParseDocument \
+		sync:FuzzIngest sync:FuzzSyncFile; do \
 		pkg=$${f%%:*}; fn=$${f#*:}; corpus=$$pkg/testdata/fuzz/$$fn; \
 		before=$$(ls $$corpus 2>/dev/null | wc -l); \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
@@ -52,7 +53,7 @@ fuzz-short:
 # Benchmarks print ratios to limits measured in the same run (bare ed25519
 # verification, a bare fsync), never bare times.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./ledger/ ./evidence/ ./policy/ ./tui/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./ledger/ ./evidence/ ./policy/ ./tui/ ./sync/
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
