@@ -893,3 +893,13 @@ func oneLine(s string) string {
 	}
 	return s
 }
+
+// MustName holds v to the model version a caller asked about by name: a
+// bundle found through its request whose own manifest names another
+// version is not approved.
+func (v *Verdict) MustName(model, version string) {
+	if v.Subject.Model != model || v.Subject.Version != version {
+		v.Approved = false
+		v.Reasons = append(v.Reasons, fmt.Sprintf("the request for %s %s names a bundle whose manifest is %s %s", model, version, v.Subject.Model, v.Subject.Version))
+	}
+}

@@ -86,7 +86,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
 	"encoding/json"
@@ -107,8 +106,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
@@ -136,21 +133,6 @@ const (
 )
 
 var benchT0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-// benchSigner is a signer whose key is derived from its identity.
-func benchSigner(tb testing.TB, identity string) ledger.Signer {
-	tb.Helper()
-	seed := sha256.Sum256([]byte("signoff sync benchmark " + identity))
-	ss, err := ssh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed[:]))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, err := ledger.NewSigner(ss, identity)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
 
 // benchChain signs n comments continuing s's feed after seq and prev,
 // step apart from at.
@@ -340,7 +322,7 @@ func benchS3Source(b *testing.B) (*ledger.Ledger, []*ledger.Entry) {
 	b.Helper()
 	var signers []ledger.Signer
 	for i := range benchS3Feeds {
-		signers = append(signers, benchSigner(b, fmt.Sprintf("reviewer%d@example.com", i)))
+		signers = append(signers, signer(b, fmt.Sprintf("reviewer%d@example.com", i)))
 	}
 	chains, err := benchChains(signers, func(int) (uint64, ledger.ID, time.Time) { return 0, ledger.ID{}, benchT0 }, time.Second, benchS3Entries/benchS3Feeds)
 	if err != nil {

@@ -298,13 +298,8 @@ func pushTo(ctx context.Context, l *ledger.Ledger, r *Endpoint, remote map[strin
 		return nil
 	}
 	full := func() bool { return body.Len() > MaxPush/2 }
-	var want []string
-	if err := l.BlobDigests(func(d string) error {
-		if !st.Blobs[d] {
-			want = append(want, d)
-		}
-		return nil
-	}); err != nil {
+	want, err := missingBlobs(l, st)
+	if err != nil {
 		return err
 	}
 	for _, d := range want {

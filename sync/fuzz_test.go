@@ -3,7 +3,6 @@ package sync
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -27,21 +26,6 @@ import (
 // reads an hour later.
 var fuzzT0 = time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 
-// seededSigner is a signer whose key comes from its identity.
-func seededSigner(tb testing.TB, identity string) ledger.Signer {
-	tb.Helper()
-	seed := sha256.Sum256([]byte("signoff sync fuzz " + identity))
-	ss, err := ssh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed[:]))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, err := ledger.NewSigner(ss, identity)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
 // fuzzGovernance is a small ledger with a root and a keyring adopted,
 // cheaper than the demo workspace, and entries signed for it but not
 // stored: the seeds of the fuzz targets are made of them.
@@ -59,7 +43,7 @@ type fuzzGovernance struct {
 // the governance into it.
 func newFuzzGovernance(tb testing.TB, dir string) *fuzzGovernance {
 	tb.Helper()
-	admin, member, outsider := seededSigner(tb, "admin@fuzz.example"), seededSigner(tb, "member@fuzz.example"), seededSigner(tb, "outsider@fuzz.example")
+	admin, member, outsider := signer(tb, "admin@fuzz.example"), signer(tb, "member@fuzz.example"), signer(tb, "outsider@fuzz.example")
 	key := func(s ledger.Signer) string {
 		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
 	}
@@ -332,7 +316,7 @@ func TestSyncFileUnendedLastLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := open(t)
-	if _, err := home.Append(seededSigner(t, "other@fuzz.example"), "comment", []byte(`{}`), fuzzT0); err != nil {
+	if _, err := home.Append(signer(t, "other@fuzz.example"), "comment", []byte(`{}`), fuzzT0); err != nil {
 		t.Fatal(err)
 	}
 	var st State

@@ -853,9 +853,8 @@ func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if m := q.Get("model"); m != "" && (v.Subject.Model != m || v.Subject.Version != q.Get("version")) {
-		v.Approved = false
-		v.Reasons = append(v.Reasons, fmt.Sprintf("the request for %s %s names a bundle whose manifest is %s %s", m, q.Get("version"), v.Subject.Model, v.Subject.Version))
+	if m := q.Get("model"); m != "" {
+		v.MustName(m, q.Get("version"))
 	}
 	writeJSONReply(w, http.StatusOK, v)
 }

@@ -301,13 +301,8 @@ func nextBatch(l *ledger.Ledger, st *State) (*batch, error) {
 	var buf bytes.Buffer
 	b := &batch{seen: map[string]uint64{}}
 	full := func() bool { return buf.Len() > maxBatch-ledger.MaxBlob-2*ledger.MaxPayload }
-	var blobs []string
-	if err := l.BlobDigests(func(d string) error {
-		if !st.Blobs[d] {
-			blobs = append(blobs, d)
-		}
-		return nil
-	}); err != nil {
+	blobs, err := missingBlobs(l, st)
+	if err != nil {
 		return nil, err
 	}
 	for _, d := range blobs {
@@ -349,4 +344,17 @@ func nextBatch(l *ledger.Ledger, st *State) (*batch, error) {
 	}
 	b.data = buf.Bytes()
 	return b, nil
+}
+
+// missingBlobs lists the blobs l holds that st does not say the remote
+// holds.
+func missingBlobs(l *ledger.Ledger, st *State) ([]string, error) {
+	var out []string
+	err := l.BlobDigests(func(d string) error {
+		if !st.Blobs[d] {
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -18,7 +18,9 @@ import (
 
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
-func signer(t *testing.T, id string) ledger.Signer {
+// signer is a signer whose key is derived from its identity.
+func signer(t testing.TB, id string) ledger.Signer {
+	t.Helper()
 	sum := sha256.Sum256([]byte(id))
 	s, err := ssh.NewSignerFromKey(ed25519.NewKeyFromSeed(sum[:]))
 	if err != nil {
@@ -48,11 +50,14 @@ func count(t *testing.T, l *ledger.Ledger) int {
 	return n
 }
 
-// TestDirSync: three homes meet through a directory; each gets every
-// entry and blob once; a sync with nothing new costs two requests.
-func TestDirSync(t *testing.T) {
+// TestDirSync: three homes meet through a directory.
+func TestDirSync(t *testing.T) { converge(t, DirStore{Root: t.TempDir()}) }
+
+// converge: three homes meet through remote; each gets every entry and
+// blob once; a sync with nothing new costs three requests; an empty home
+// pulls everything once.
+func converge(t *testing.T, remote Store) {
 	ctx := context.Background()
-	remote := DirStore{Root: t.TempDir()}
 	homes := []*ledger.Ledger{open(t), open(t), open(t)}
 	states := make([]State, 3)
 	for i, l := range homes {
@@ -85,6 +90,11 @@ func TestDirSync(t *testing.T) {
 	res, err := Sync(ctx, homes[1], remote, &states[1])
 	if err != nil || res.Requests != 3 || res.Pushed != 0 || res.Pulled != 0 {
 		t.Errorf("a sync with nothing new: %+v, %v", res, err)
+	}
+	fresh := open(t)
+	var st State
+	if res, err := Sync(ctx, fresh, remote, &st); err != nil || res.Pulled != 15 || res.Pushed != 0 || !fresh.HasBlob(blob) {
+		t.Errorf("a fresh home: %+v, %v", res, err)
 	}
 }
 

@@ -535,11 +535,8 @@ Exit status: 0 approved, 1 not approved, 2 the ledger is tampered,
 			if err != nil {
 				return verdictError(err)
 			}
-			if subj.model != "" && (v.Subject.Model != subj.model || v.Subject.Version != subj.version) {
-				// The request named this version; the bundle's own manifest
-				// must too.
-				v.Approved = false
-				v.Reasons = append(v.Reasons, fmt.Sprintf("the request for %s %s names a bundle whose manifest is %s %s", subj.model, subj.version, v.Subject.Model, v.Subject.Version))
+			if subj.model != "" {
+				v.MustName(subj.model, subj.version)
 			}
 			if asJSON {
 				if err := writeJSON(a.stdout, v); err != nil {
