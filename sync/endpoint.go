@@ -241,7 +241,7 @@ func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, count int, st
 				return err
 			}
 			if got := ledger.BlobDigest(data); got != d {
-				res.Refused = append(res.Refused, fmt.Sprintf("blob %s: the server sent bytes whose digest is %s", d, got))
+				res.refuse(fmt.Sprintf("blob %s: the server sent bytes whose digest is %s", d, got))
 				delete(st.Blobs, d)
 				continue
 			}
@@ -276,7 +276,7 @@ func pushTo(ctx context.Context, l *ledger.Ledger, r *Endpoint, remote map[strin
 		}
 		res.Pushed += rep.Accepted
 		for _, f := range rep.Refused {
-			res.Refused = append(res.Refused, fmt.Sprintf("refused by %s (%d): %s", r, f.Status, f.Error))
+			res.refuse(fmt.Sprintf("refused by %s (%d): %s", r, f.Status, f.Error))
 		}
 		for f, seq := range rep.Heads {
 			st.Seen[f] = max(st.Seen[f], seq)

@@ -117,7 +117,7 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*R
 				return res, err
 			}
 			end++
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the last line, at byte %d, was unfinished; it was ended with a newline", path, offset))
+			res.warn(fmt.Sprintf("%s: the last line, at byte %d, was unfinished; it was ended with a newline", path, offset))
 			if err := pull(end); err != nil {
 				return res, err
 			}

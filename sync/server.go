@@ -190,8 +190,8 @@ func (s *Server) catchUpLocked(ctx context.Context, since time.Time) error {
 	if res.Pulled > 0 {
 		s.trust, s.refs = nil, nil // it may have brought governance, requests
 	}
-	if res.Pulled > 0 || res.Pushed > 0 || len(res.Refused) > 0 {
-		s.log.Info("backing store", "pulled", res.Pulled, "pushed", res.Pushed, "refused", len(res.Refused), "requests", res.Requests)
+	if res.Pulled > 0 || res.Pushed > 0 || res.RefusedCount > 0 {
+		s.log.Info("backing store", "pulled", res.Pulled, "pushed", res.Pushed, "refused", res.RefusedCount, "requests", res.Requests)
 	}
 	return nil
 }
@@ -494,18 +494,31 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusServiceUnavailable, "%v", err)
 		return
 	}
-	reply, err := s.ingest(body)
-	if err != nil {
-		fail(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
-	if reply.Accepted > 0 || reply.Blobs > 0 {
-		// Acknowledged only once in the log of record.
-		s.refreshed = time.Time{}
-		if err := s.catchUpLocked(ctx, time.Now()); err != nil {
-			fail(w, http.StatusServiceUnavailable, "stored here but not yet in the backing store, so not acknowledged: %v; push again", err)
+	var reply *PushReply
+	stored := 0 // by tries that another server's batch then cut short
+	for tries := 0; ; tries++ {
+		var err error
+		reply, err = s.ingest(ctx, body)
+		if reply != nil && stored > 0 {
+			// What earlier tries stored is held now: it was this push's.
+			reply.Accepted, reply.Held = reply.Accepted+stored, reply.Held-stored
+		}
+		if errors.Is(err, ErrExists) && tries < maxRetries && reply != nil {
+			stored = reply.Accepted
+			// Another server wrote the batch this one was to be: read it,
+			// and check the push again against it.
+			if err := s.catchUpLocked(ctx, time.Now()); err != nil {
+				fail(w, http.StatusServiceUnavailable, "%v", err)
+				return
+			}
+			continue
+		}
+		if err != nil {
+			s.log.Error("push", "err", err)
+			fail(w, http.StatusServiceUnavailable, "nothing acknowledged: %v; push again", err)
 			return
 		}
+		break
 	}
 	status := http.StatusOK
 	for _, f := range reply.Refused {
@@ -526,7 +539,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 // nothing, and are signed by someone the trusted governance admits.
 // Governance entries go first, so a push may carry a keyring and entries
 // by its members.
-func (s *Server) ingest(body []byte) (*PushReply, error) {
+func (s *Server) ingest(ctx context.Context, body []byte) (*PushReply, error) {
 	l := s.opt.Ledger
 	reply := &PushReply{Refused: []Refusal{}, Heads: map[string]uint64{}}
 	var lines []*line
@@ -573,6 +586,7 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 		seq uint64
 	}
 	taken := map[at]ledger.ID{}
+	chain := newChains(l)
 	// Rounds: an entry whose signer the governance does not admit waits,
 	// with every later entry of its feed, for a round after governance
 	// entries of the same push came in.
@@ -619,6 +633,13 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 				wait = append(wait, ln)
 				continue
 			}
+			if why, err := chain.check(e); err != nil {
+				return nil, err
+			} else if why != nil {
+				refuse(http.StatusBadRequest, "%v", why)
+				continue
+			}
+			chain.take(e)
 			taken[at{e.Feed, e.Seq}] = e.ID
 			keep = append(keep, ln)
 			switch e.Kind {
@@ -626,9 +647,9 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 				governance = true
 			}
 		}
-		added, err := s.store(keep, nil, reply)
+		added, err := s.store(ctx, keep, nil)
 		if err != nil {
-			return nil, err
+			return reply, err // with what an earlier round stored
 		}
 		reply.Accepted += added
 		if governance && added > 0 {
@@ -662,8 +683,8 @@ func (s *Server) ingest(body []byte) (*PushReply, error) {
 		}
 		keepBlobs = append(keepBlobs, b.raw)
 	}
-	if _, err := s.store(nil, keepBlobs, reply); err != nil {
-		return nil, err
+	if _, err := s.store(ctx, nil, keepBlobs); err != nil {
+		return reply, err
 	}
 	reply.Blobs = len(keepBlobs)
 	hs, err := l.Heads()
@@ -734,60 +755,41 @@ func (s *Server) referenced() (map[string]bool, error) {
 	return refs, nil
 }
 
-// store imports lines and blobs, dropping and refusing any line the
-// ledger refuses (a broken chain, a time that goes back), and returns how
-// many entries it added.
-func (s *Server) store(lines []*line, blobs [][]byte, reply *PushReply) (int, error) {
-	for range maxRetries {
-		if len(lines) == 0 && len(blobs) == 0 {
-			return 0, nil
-		}
-		var buf bytes.Buffer
-		for _, b := range blobs {
-			buf.Write(b)
-			buf.WriteByte('\n')
-		}
-		for _, ln := range lines {
-			buf.Write(ln.raw)
-			buf.WriteByte('\n')
-		}
-		r, err := s.opt.Ledger.Import(&buf, ledger.ImportOptions{})
-		if err == nil {
-			return r.Added, nil
-		}
-		var ie *ledger.ImportError
-		if !errors.As(err, &ie) {
-			return 0, err
-		}
-		bad := map[int]bool{}
-		for _, p := range ie.Problems {
-			bad[p.Line] = true
-		}
-		var keep []*line
-		for i, ln := range lines {
-			if p := len(blobs) + i + 1; bad[p] {
-				msg := ""
-				for _, q := range ie.Problems {
-					if q.Line == p {
-						msg = q.Err.Error()
-					}
-				}
-				reply.Refused = append(reply.Refused, Refusal{Line: ln.n, ID: ln.e.ID.String(), Status: http.StatusBadRequest, Error: msg})
-				continue
-			}
-			keep = append(keep, ln)
-		}
-		for i := range blobs {
-			if bad[i+1] {
-				return 0, err // blobs were checked: the ledger failed
-			}
-		}
-		if len(keep) == len(lines) {
-			return 0, err
-		}
-		lines = keep
+// store writes lines and blobs, checked already one by one: with a
+// backing store first as the next batch of its log (ErrExists if another
+// server took that number), then into the ledger. It returns how many
+// entries were new.
+func (s *Server) store(ctx context.Context, lines []*line, blobs [][]byte) (int, error) {
+	if len(lines) == 0 && len(blobs) == 0 {
+		return 0, nil
 	}
-	return 0, errors.New("too many bad entries in one push")
+	var buf bytes.Buffer
+	for _, b := range blobs {
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	for _, ln := range lines {
+		buf.Write(ln.raw)
+		buf.WriteByte('\n')
+	}
+	s.st.init()
+	if s.opt.Backing != nil {
+		name := batchName(s.st.LastBatch + 1)
+		if err := s.opt.Backing.PutNew(ctx, name, buf.Bytes()); err != nil {
+			return 0, err
+		}
+		s.st.LastBatch, s.st.Digests[name] = s.st.LastBatch+1, digest(buf.Bytes())
+	}
+	res := newResult()
+	if err := take(s.opt.Ledger, buf.Bytes(), "a push", &s.st, res); err != nil {
+		return 0, err
+	}
+	if res.RefusedCount > 0 {
+		// Checked lines that the ledger refused: a fault here, not in the
+		// push.
+		return res.Pulled, fmt.Errorf("the ledger refused lines checked already: %s", res.Refused[0])
+	}
+	return res.Pulled, nil
 }
 
 func sortRefusals(r []Refusal) {

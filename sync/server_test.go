@@ -1065,3 +1065,65 @@ func TestServeEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestServeTwoServersOneFork: two servers on one bucket are offered the
+// two sides of a fork at once, one each, eight times. As one server
+// would, one answers 200 and the other 409, and the bucket's log holds
+// every entry acknowledged and no fork.
+func TestServeTwoServersOneFork(t *testing.T) {
+	ctx := context.Background()
+	d := loadDemo(t)
+	s3srv := s3test.Start(t)
+	bucket, err := s3srv.Bucket("approvals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range s3srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	store := func() *S3Store {
+		s, err := NewS3(ctx, "s3://"+bucket+"/fork", S3Options{Endpoint: s3srv.Endpoint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a := startServer(t, open(t), store(), d.anchor)
+	b := startServer(t, open(t), store(), d.anchor)
+	home := demoHome(t)
+	if _, err := SyncEndpoint(ctx, home, a.ep, &State{}); err != nil {
+		t.Fatal(err)
+	}
+	s := d.keys["compliance"]
+	head := headOf(t, home, s)
+	var winners []*ledger.Entry
+	for round := range 8 {
+		x := signAfter(t, s, head, fmt.Sprintf(`{"text":"x%d"}`, round), serveNow)
+		y := signAfter(t, s, head, fmt.Sprintf(`{"text":"y%d"}`, round), serveNow)
+		var wg stdsync.WaitGroup
+		var sx, sy int
+		wg.Go(func() { sx, _ = postEntries(t, a.url, lines(x.MarshalLine())) })
+		wg.Go(func() { sy, _ = postEntries(t, b.url, lines(y.MarshalLine())) })
+		wg.Wait()
+		switch {
+		case sx == http.StatusOK && sy == http.StatusConflict:
+			head = x
+		case sy == http.StatusOK && sx == http.StatusConflict:
+			head = y
+		default:
+			t.Fatalf("round %d: A answered %d for x, B %d for y; want one 200 and one 409", round, sx, sy)
+		}
+		winners = append(winners, head)
+	}
+	// A new server reads the bucket: it holds each winner, no fork.
+	c := startServer(t, open(t), store(), d.anchor)
+	for _, w := range winners {
+		if _, err := c.l.Get(w.ID); err != nil {
+			t.Errorf("a new server lacks an entry a server acknowledged: %v", err)
+		}
+	}
+	if fs, err := c.l.Forks(feedOf(t, s)); err != nil || len(fs) != 0 {
+		t.Errorf("the bucket's log forks the feed: %v, %v", fs, err)
+	}
+}

@@ -62,11 +62,12 @@ func (s *State) init() {
 
 // Result says what a sync did.
 type Result struct {
-	Pushed        int      `json:"pushed"`  // entries pushed
-	Pulled        int      `json:"pulled"`  // new entries stored from the remote
-	Blobs         int      `json:"blobs"`   // blobs pushed
-	Batches       int      `json:"batches"` // batches read
-	Refused       []string `json:"refused"` // entries refused, and why
+	Pushed        int      `json:"pushed"`        // entries pushed
+	Pulled        int      `json:"pulled"`        // new entries stored from the remote
+	Blobs         int      `json:"blobs"`         // blobs pushed
+	Batches       int      `json:"batches"`       // batches read
+	Refused       []string `json:"refused"`       // entries refused, and why (the first 100)
+	RefusedCount  int      `json:"refused_count"` // how many were refused
 	Equivocations []string `json:"equivocations"`
 	Warnings      []string `json:"warnings"`
 	Requests      int      `json:"requests"` // requests made to the remote
@@ -173,7 +174,7 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 		for _, name := range names {
 			n, err := strconv.ParseUint(strings.TrimPrefix(name, "log/"), 10, 64)
 			if err != nil || batchName(n) != name {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: not a batch name; ignored", name))
+				res.warn(fmt.Sprintf("%s: not a batch name; ignored", name))
 				continue
 			}
 			if n != st.LastBatch+1 {
@@ -196,62 +197,70 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 	}
 }
 
-// take imports a batch, keeping every entry that verifies. Only what was
-// kept counts as held by the remote: a forged line must not make a push
-// skip what the remote lacks.
+// take imports a batch, keeping every entry that verifies and reporting
+// the rest (the first maxRefusals). Only what was kept counts as held by
+// the remote: a forged line must not make a push skip what the remote
+// lacks.
 func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result) error {
 	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
-	orig := make([]int, len(lines)) // each line's number in the batch
-	for i := range orig {
-		orig[i] = i + 1
-	}
-	for range maxRetries {
-		if len(lines) == 0 {
-			return nil
-		}
-		r, err := l.Import(bytes.NewReader(append(bytes.Join(lines, []byte("\n")), '\n')), ledger.ImportOptions{})
-		if err == nil {
-			res.Pulled += r.Added
-			for _, q := range r.Equivocations {
-				res.Equivocations = append(res.Equivocations, q.Error())
-			}
-			for _, line := range lines {
-				if data, ok, err := ledger.ParseBlobLine(line); ok {
-					if err == nil {
-						st.Blobs[ledger.BlobDigest(data)] = true
-					}
-				} else if e, err := ledger.ParseLine(line); err == nil {
-					f := e.Feed.String()
-					st.Seen[f] = max(st.Seen[f], e.Seq)
-				}
-			}
-			return nil
-		}
-		var ie *ledger.ImportError
-		if !errors.As(err, &ie) {
+	r, err := l.Import(bytes.NewReader(data), ledger.ImportOptions{})
+	var ie *ledger.ImportError
+	if errors.As(err, &ie) {
+		// Some line is bad: check each alone, then import the rest.
+		good, bad, err := sift(l, lines)
+		if err != nil {
 			return err
 		}
-		bad := map[int]bool{}
-		for _, p := range ie.Problems {
-			if p.Line < 1 || p.Line > len(lines) {
-				continue
-			}
-			bad[p.Line] = true
-			res.Refused = append(res.Refused, fmt.Sprintf("%s line %d: %v", name, orig[p.Line-1], p.Err))
-		}
-		var keep [][]byte
-		var keptAt []int
-		for i, line := range lines {
-			if !bad[i+1] {
-				keep, keptAt = append(keep, line), append(keptAt, orig[i])
+		for n := 1; n <= len(lines); n++ {
+			if why := bad[n]; why != nil {
+				res.refuse(fmt.Sprintf("%s line %d: %v", name, n, why))
 			}
 		}
-		if len(keep) == len(lines) {
-			return err // nothing named: do not loop
+		lines = good
+		if len(good) == 0 {
+			return nil
 		}
-		lines, orig = keep, keptAt
+		r, err = l.Import(bytes.NewReader(append(bytes.Join(good, []byte("\n")), '\n')), ledger.ImportOptions{})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	} else if err != nil {
+		return err
 	}
-	return fmt.Errorf("%s: too many bad entries", name)
+	res.Pulled += r.Added
+	for _, q := range r.Equivocations {
+		res.Equivocations = append(res.Equivocations, q.Error())
+	}
+	for _, line := range lines {
+		if data, ok, err := ledger.ParseBlobLine(line); ok {
+			if err == nil {
+				st.Blobs[ledger.BlobDigest(data)] = true
+			}
+		} else if e, err := ledger.ParseLine(line); err == nil {
+			f := e.Feed.String()
+			st.Seen[f] = max(st.Seen[f], e.Seq)
+		}
+	}
+	return nil
+}
+
+// maxRefusals is how many refusals and warnings a result lists; the
+// rest are counted.
+const maxRefusals = 100
+
+// refuse lists why a line was refused, or counts it past maxRefusals.
+func (r *Result) refuse(why string) {
+	r.RefusedCount++
+	if len(r.Refused) < maxRefusals {
+		r.Refused = append(r.Refused, why)
+	}
+}
+
+// warn lists a warning, up to maxRefusals of them.
+func (r *Result) warn(why string) {
+	if len(r.Warnings) < maxRefusals {
+		r.Warnings = append(r.Warnings, why)
+	}
 }
 
 // push writes one batch of what the remote lacks; more says a full batch

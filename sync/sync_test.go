@@ -184,3 +184,27 @@ func TestOlderBatchAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestJunkBatch: a batch of 17,000 junk lines around a good entry, then
+// a good batch: the good entries are kept, the junk counted and the
+// first of it listed, in one pass.
+func TestJunkBatch(t *testing.T) {
+	root := t.TempDir()
+	src := open(t)
+	s := signer(t, "junk@example.com")
+	a, _ := src.Append(s, "comment", []byte(`{}`), t0)
+	b, _ := src.Append(s, "comment", []byte(`{}`), t0.Add(time.Minute))
+	junk := strings.Repeat("{}\n", 17000)
+	os.MkdirAll(filepath.Join(root, "log"), 0o755)
+	os.WriteFile(filepath.Join(root, "log", "00000000000000000001"), []byte(junk+string(a.MarshalLine())+"\n"+junk), 0o644)
+	os.WriteFile(filepath.Join(root, "log", "00000000000000000002"), append(b.MarshalLine(), '\n'), 0o644)
+	dst := open(t)
+	var st State
+	res, err := Sync(context.Background(), dst, DirStore{Root: root}, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pulled != 2 || res.RefusedCount != 34000 || len(res.Refused) != maxRefusals {
+		t.Errorf("pulled %d, refused %d (%d listed)", res.Pulled, res.RefusedCount, len(res.Refused))
+	}
+}

@@ -305,9 +305,12 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 					return err
 				}
 			} else {
-				fmt.Fprintf(a.stdout, "pushed %d entries and %d blobs, pulled %d entries, refused %d (%d requests)\n", res.Pushed, res.Blobs, res.Pulled, len(res.Refused), res.Requests)
+				fmt.Fprintf(a.stdout, "pushed %d entries and %d blobs, pulled %d entries, refused %d (%d requests)\n", res.Pushed, res.Blobs, res.Pulled, res.RefusedCount, res.Requests)
 				for _, r := range res.Refused {
 					fmt.Fprintf(a.stdout, "refused: %s\n", safeText(r))
+				}
+				if more := res.RefusedCount - len(res.Refused); more > 0 {
+					fmt.Fprintf(a.stdout, "refused: and %d more\n", more)
 				}
 				for _, q := range res.Equivocations {
 					fmt.Fprintf(a.stdout, "equivocation: %s\n", safeText(q))
@@ -316,7 +319,7 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 					fmt.Fprintf(a.stdout, "warning: %s\n", safeText(w))
 				}
 			}
-			if len(res.Refused) > 0 {
+			if res.RefusedCount > 0 {
 				// What was refused did not land, or did not arrive: say so
 				// in the exit status, for scripts.
 				return &exitError{exitFailed, nil}
