@@ -27,6 +27,9 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// maxRemoteBlobs bounds how many blobs a sync takes a server's word for.
+const maxRemoteBlobs = 1 << 20
+
 // Endpoint is a signoff serve remote, reached over HTTP(S).
 type Endpoint struct {
 	base   *url.URL
@@ -34,7 +37,7 @@ type Endpoint struct {
 }
 
 // NewEndpoint returns the remote at an http:// or https:// URL; client
-// nil means one with a minute's timeout per request.
+// nil means one with five minutes' timeout per request.
 func NewEndpoint(loc string, client *http.Client) (*Endpoint, error) {
 	u, err := url.Parse(loc)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
@@ -159,21 +162,29 @@ func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State)
 			if err != nil {
 				return res, err
 			}
-			last, err := lastSeq(data)
-			if err != nil || last <= after {
-				return res, fmt.Errorf("%s: feed %s: asked for entries after seq %d, got none (%v)", r, h.Feed, after, err)
-			}
 			res.Batches++
 			if err := take(l, data, "feed "+h.Feed, st, res); err != nil {
 				return res, err
 			}
-			after = last
+			// Only entries that verified move on: a server that sends
+			// none gets no second ask.
+			now, err := headSeqs(l)
+			if err != nil {
+				return res, err
+			}
+			if now[h.Feed] <= after {
+				return res, fmt.Errorf("%s: feed %s: asked for the entries after seq %d, got none that verify", r, h.Feed, after)
+			}
+			after = now[h.Feed]
 			st.progress(res)
 			if resp.Header.Get("Signoff-More") != "true" && after < h.Seq {
 				return res, fmt.Errorf("%s: feed %s: the heads say seq %d, the entries stop at %d", r, h.Feed, h.Seq, after)
 			}
 		}
 		st.Seen[h.Feed] = max(st.Seen[h.Feed], h.Seq)
+	}
+	if hs.Blobs > maxRemoteBlobs {
+		return res, fmt.Errorf("%s says it holds %d blobs, more than signoff takes from a remote (%d)", r, hs.Blobs, maxRemoteBlobs)
 	}
 	if hs.Blobs != st.BlobCount {
 		if err := pullBlobs(ctx, l, r, hs.Blobs, st, res); err != nil {
@@ -195,19 +206,6 @@ func headSeqs(l *ledger.Ledger) (map[string]uint64, error) {
 		out[h.Feed.String()] = h.Seq
 	}
 	return out, nil
-}
-
-// lastSeq returns the seq of the last entry of a reply of entries.
-func lastSeq(data []byte) (uint64, error) {
-	data = bytes.TrimRight(data, "\n")
-	if len(data) == 0 {
-		return 0, errors.New("an empty reply")
-	}
-	e, err := ledger.ParseLine(data[bytes.LastIndexByte(data, '\n')+1:])
-	if err != nil {
-		return 0, err
-	}
-	return e.Seq, nil
 }
 
 // pullBlobs fetches the blobs the server lists that l lacks; the server
@@ -259,7 +257,9 @@ func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, count int, st
 // lacks and every entry after its head of each feed.
 func pushTo(ctx context.Context, l *ledger.Ledger, r *Endpoint, remote map[string]uint64, st *State, res *Result) error {
 	var body bytes.Buffer
-	var blobs []string
+	var blobs []string // in the body, at lines blobAt
+	var blobAt []int
+	n := 0 // lines in the body
 	send := func() error {
 		if body.Len() == 0 {
 			return nil
@@ -286,36 +286,20 @@ func pushTo(ctx context.Context, l *ledger.Ledger, r *Endpoint, remote map[strin
 			refusedLine[f.Line] = true
 		}
 		for i, d := range blobs {
-			if !refusedLine[i+1] {
+			if !refusedLine[blobAt[i]] {
 				st.Blobs[d] = true
 				st.BlobCount++
 				res.Blobs++
 			}
 		}
 		body.Reset()
-		blobs = blobs[:0]
+		blobs, blobAt, n = blobs[:0], blobAt[:0], 0
 		st.progress(res)
 		return nil
 	}
 	full := func() bool { return body.Len() > MaxPush/2 }
-	want, err := missingBlobs(l, st)
-	if err != nil {
-		return err
-	}
-	for _, d := range want {
-		data, err := l.Blob(d)
-		if err != nil {
-			return err
-		}
-		if body.Len()+len(data)*4/3 > MaxPush-1024 {
-			if err := send(); err != nil {
-				return err
-			}
-		}
-		body.Write(ledger.BlobLine(data))
-		body.WriteByte('\n')
-		blobs = append(blobs, d)
-	}
+	// Entries first: a blob is taken only with, or after, the request
+	// that carries it.
 	hs, err := l.Heads()
 	if err != nil {
 		return err
@@ -333,11 +317,31 @@ func pushTo(ctx context.Context, l *ledger.Ledger, r *Endpoint, remote map[strin
 			}
 			body.Write(e.MarshalLine())
 			body.WriteByte('\n')
+			n++
 			return nil
 		})
 		if err != nil {
 			return err
 		}
+	}
+	want, err := missingBlobs(l, st)
+	if err != nil {
+		return err
+	}
+	for _, d := range want {
+		data, err := l.Blob(d)
+		if err != nil {
+			return err
+		}
+		if body.Len()+len(data)*4/3 > MaxPush-1024 {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		body.Write(ledger.BlobLine(data))
+		body.WriteByte('\n')
+		n++
+		blobs, blobAt = append(blobs, d), append(blobAt, n)
 	}
 	return send()
 }

@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/signoff-dev/signoff/ledger"
 )
@@ -22,7 +24,9 @@ const fileChunk = 16 << 20
 // last time, keeping what verifies, then appends what the file lacks. The
 // file only grows: one that is shorter than before, or whose bytes
 // already read changed, is a rollback or tampering, and nothing local is
-// changed by it. Only one process should sync with a file at a time.
+// changed by it. A sync holds a lock on the file; a file system that
+// cannot lock (some network shares) leaves keeping to one writer at a
+// time to the people carrying the file.
 func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*Result, error) {
 	st.init()
 	res := newResult()
@@ -34,6 +38,13 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*R
 		return res, err
 	}
 	defer f.Close()
+	// One sync at a time per file: two appending at once would write
+	// over each other.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
+		return res, fmt.Errorf("%s: another sync is using this file; try again when it is done", path)
+	} else if err != nil && !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, syscall.ENOLCK) {
+		return res, fmt.Errorf("%s: locking it: %v", path, err)
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return res, err

@@ -26,6 +26,7 @@ import (
 const (
 	MaxPush      = 64 << 20
 	maxPushing   = 4 // pushes read or checked at once; the rest wait
+	maxReading   = 8 // replies of entries or blobs built at once
 	maxReply     = 16 << 20
 	maxListBlobs = 10000
 )
@@ -59,12 +60,14 @@ type Server struct {
 	// pushes hold a body of up to MaxPush each, verdicts a core each.
 	pushes   chan struct{}
 	verdicts chan struct{}
+	reads    chan struct{} // replies of entries or a blob: up to 32 MiB each
 
 	// mu serializes pushes, and reads from the backing store.
 	mu        stdsync.Mutex
 	st        State     // what the server has of Backing
 	refreshed time.Time // when the last read of Backing began
 	refresh   error     // and how it ended
+	audited   time.Time // when the batches read were last read again
 	// trust is the governance history pushes are checked against, read
 	// at trustAt; held under mu and read again when governance arrives,
 	// the backing store brings anything, or it is older than trustTTL.
@@ -86,6 +89,10 @@ type Server struct {
 // history read before: a document signed with a time still ahead when it
 // arrived comes into force in the server's eyes at most this late.
 const trustTTL = 10 * time.Second
+
+// auditEvery is how often a server reads again the batches of its
+// backing store it read before.
+const auditEvery = time.Minute
 
 // maxReports is how many bundles' evaluated evidence a server keeps.
 const maxReports = 64
@@ -155,7 +162,7 @@ func NewServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 		return nil, fmt.Errorf("the root to trust, %q, is not a sha256: digest", opt.Anchor)
 	}
 	s := &Server{opt: opt, log: opt.Logger,
-		pushes: make(chan struct{}, maxPushing), verdicts: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+		pushes: make(chan struct{}, maxPushing), verdicts: make(chan struct{}, 2*runtime.GOMAXPROCS(0)), reads: make(chan struct{}, maxReading)}
 	if opt.Backing != nil {
 		if err := s.catchUp(ctx, time.Now()); err != nil {
 			return nil, err
@@ -181,8 +188,15 @@ func (s *Server) catchUpLocked(ctx context.Context, since time.Time) error {
 		return s.refresh
 	}
 	start := time.Now()
+	// A read of the store lists what is new; the batches read before are
+	// read again (a changed or missing one is tampering or a rollback)
+	// once a minute, not on every request.
+	s.st.NoAudit = start.Sub(s.audited) < auditEvery
 	res, err := Sync(ctx, s.opt.Ledger, s.opt.Backing, &s.st)
 	s.refreshed, s.refresh = start, err
+	if err == nil && !s.st.NoAudit {
+		s.audited = start
+	}
 	if err != nil {
 		s.log.Error("reading the backing store", "err", err)
 		return fmt.Errorf("the backing store: %w", err)
@@ -365,6 +379,10 @@ func (s *Server) entries(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "after=%q is not a seq", q.Get("after"))
 		return
 	}
+	if !slot(w, r, s.reads) {
+		return
+	}
+	defer func() { <-s.reads }()
 	if !s.read(w, r, time.Now()) {
 		return
 	}
@@ -417,6 +435,10 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%q is not a sha256: digest", d)
 		return
 	}
+	if !slot(w, r, s.reads) {
+		return
+	}
+	defer func() { <-s.reads }()
 	if !s.read(w, r, time.Now()) {
 		return
 	}
@@ -477,6 +499,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { <-s.pushes }()
+	// A push slot is held while the body arrives: the body must come at
+	// a megabyte a second or better, so that a trickle cannot hold it.
+	limit := 60 * time.Second
+	if r.ContentLength >= 0 {
+		limit = 10*time.Second + time.Duration(r.ContentLength/(1<<20))*time.Second
+	}
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(limit))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPush))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

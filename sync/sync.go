@@ -42,6 +42,10 @@ type State struct {
 	// Progress, if set, is told what the sync has done so far, from
 	// time to time.
 	Progress func(Result) `json:"-"`
+	// NoAudit skips reading again the batches read before: for a
+	// server, which reads its store on every request and audits it on a
+	// timer instead.
+	NoAudit bool `json:"-"`
 	// Audit is the next older batch to read again: each sync re-reads the
 	// last batch and one older one, in turn, so every batch is checked
 	// again for a fixed cost.
@@ -140,7 +144,7 @@ func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State) (*Resu
 }
 
 func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result) error {
-	if st.LastBatch > 0 {
+	if st.LastBatch > 0 && !st.NoAudit {
 		// The last batch seen, and one older one in turn, must still be
 		// there with the same bytes.
 		check := []uint64{st.LastBatch}
@@ -166,12 +170,20 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 			st.Audit++
 		}
 	}
+	after := batchName(st.LastBatch)
 	for {
-		names, err := s.List(ctx, "log/", batchName(st.LastBatch), listPage)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		names, err := s.List(ctx, "log/", after, listPage)
 		if err != nil {
 			return err
 		}
 		for _, name := range names {
+			if name <= after {
+				return fmt.Errorf("the remote's listing is out of order at %s", name)
+			}
+			after = name
 			n, err := strconv.ParseUint(strings.TrimPrefix(name, "log/"), 10, 64)
 			if err != nil || batchName(n) != name {
 				res.warn(fmt.Sprintf("%s: not a batch name; ignored", name))

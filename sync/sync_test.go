@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,5 +207,34 @@ func TestJunkBatch(t *testing.T) {
 	}
 	if res.Pulled != 2 || res.RefusedCount != 34000 || len(res.Refused) != maxRefusals {
 		t.Errorf("pulled %d, refused %d (%d listed)", res.Pulled, res.RefusedCount, len(res.Refused))
+	}
+}
+
+// TestSyncFileLocked: a second sync on a file another holds is told so,
+// and leaves it alone.
+func TestSyncFileLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usb.jsonl")
+	l := open(t)
+	if _, err := l.Append(signer(t, "lock@example.com"), "comment", []byte(`{}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if _, err := SyncFile(context.Background(), l, path, &st); err == nil || !strings.Contains(err.Error(), "another sync is using this file") {
+		t.Errorf("a locked file: %v", err)
+	}
+	if fi, _ := os.Stat(path); fi.Size() != 0 {
+		t.Error("the locked file was written")
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if res, err := SyncFile(context.Background(), l, path, &st); err != nil || res.Pushed != 1 {
+		t.Errorf("once free: %+v, %v", res, err)
 	}
 }

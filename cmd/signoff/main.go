@@ -58,7 +58,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case isCobraUsage(err):
 		code = exitUsage
 	}
-	fmt.Fprintf(stderr, "signoff: %v\n", err)
+	// Errors quote what came from outside (a remote's reply, a file):
+	// made inert before they reach a terminal.
+	fmt.Fprintf(stderr, "signoff: %s\n", safeText(err.Error()))
 	return code
 }
 

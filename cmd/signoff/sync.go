@@ -102,8 +102,9 @@ func (a *app) remoteCmd() *cobra.Command {
                          and region come from the standard AWS chain
                          (environment, ~/.aws/config and credentials, AWS_PROFILE)
   https://HOST[:PORT]    a signoff serve endpoint (or http:// on a trusted network)
-  PATH                   a directory, or a .jsonl file, for an air gap: a
-                         shared folder or a USB stick carried across`,
+  PATH                   a directory (a shared folder: writers may add at
+                         once) or a .jsonl file (one sync at a time: a USB
+                         stick carried across an air gap)`,
 	}
 	var asJSON bool
 	var sf s3Flags
@@ -244,7 +245,7 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 					return usageError("remote %s is named: its endpoint is set by signoff remote add", args[0])
 				}
 			} else {
-				sum := sha256.Sum256([]byte(spec.URL))
+				sum := sha256.Sum256([]byte(spec.URL + "\x00" + spec.Endpoint))
 				name = "loc-" + hex.EncodeToString(sum[:8])
 			}
 			rem, err := remoteFor(spec)
@@ -292,7 +293,7 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 			stop()
 			if err != nil {
 				if errors.Is(err, ssync.ErrRollback) || errors.Is(err, ssync.ErrTampered) {
-					return &exitError{exitTampered, fmt.Errorf("%w\nnothing in this home was changed; whoever runs %s must restore what it held (this home and the other homes that synced hold every entry)", err, safeText(loc))}
+					return &exitError{exitTampered, fmt.Errorf("%w\nnothing this home held was changed or removed; whoever runs %s must restore what it held (this home and the other homes that synced hold every entry)", err, safeText(loc))}
 				}
 				return err
 			}
