@@ -226,7 +226,7 @@ func (s *S3Store) explain(op string, err error) error {
 		errors.As(err, &ae)
 		return fmt.Errorf("%s: %s: %s: %s", where, op, code, ae.ErrorMessage())
 	}
-	if strings.Contains(err.Error(), "failed to retrieve credentials") {
+	if msg := err.Error(); strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "get credentials:") {
 		return fmt.Errorf("%s: %s: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or write ~/.aws/credentials", where, op)
 	}
 	var oe *net.OpError
