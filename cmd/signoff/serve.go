@@ -34,14 +34,18 @@ func (a *app) serveCmd() *cobra.Command {
 Every entry pushed is checked on receipt: its signature, its place in its
 signer's feed, and its signer, who must be an admin of a root this server
 knows (for governance adoptions) or a keyring member in good standing when
-they signed. What fails is refused with a JSON error: 400 malformed or
-out of order, 403 signer not admitted, 409 equivocation, 413 too large.
-Pushing again what the server holds is harmless.
+they signed. Evidence blobs are kept only when a request carries them.
+What fails is refused with a JSON error: 400 malformed or out of order,
+403 signer not admitted (or a blob no request carries), 409 equivocation,
+413 too large (a push holds at most 64 MiB). Pushing again what the
+server holds is harmless. At most 4 pushes and 2 verdicts per core are
+worked on at once; the rest wait, or get 503 when their time runs out.
 
 The store is a directory (a Badger ledger in DIR/ledger, one server) or an
-S3 bucket, where the server keeps a cache of the bucket's log and writes
-every entry it accepts to the bucket before answering: any number of
-servers on one bucket behave as one.
+S3 bucket, where the server keeps a cache of the bucket's log, writes
+what it accepts to the bucket (created only if absent) before storing or
+acknowledging it, and reads what is new there before every answer: any
+number of servers on one bucket behave as one.
 
 The root to trust is --root, or the one DIR/root.pin names (written there
 on the first --root). With an S3 store, --root is required.
