@@ -230,10 +230,18 @@ func (s *S3Store) explain(op string, err error) error {
 	if msg := err.Error(); strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "get credentials:") {
 		return fmt.Errorf("%s: %s: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or write ~/.aws/credentials", where, op)
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
-		return fmt.Errorf("%s: %s: the connection to the store broke (it may have stopped); what was not acknowledged is not counted as sent, so sync again", where, op)
-	}
 	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return fmt.Errorf("%s: %s: cannot reach the store: %v", where, op, oe)
+	}
+	var se *smithyhttp.RequestSendError
+	if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		cause := err
+		if se != nil && se.Err != nil {
+			cause = se.Err
+		}
+		return fmt.Errorf("%s: %s: the connection to the store broke (%v): it may have stopped; what was not acknowledged is not counted as sent, so sync again", where, op, cause)
+	}
 	if errors.As(err, &oe) {
 		return fmt.Errorf("%s: %s: cannot reach the store: %v", where, op, oe)
 	}
