@@ -4,7 +4,7 @@
 GO    ?= go
 BIN   := bin/signoff
 DEMO  ?= demo
-FUZZTIME ?= 10s
+FUZZTIME ?= 5s
 
 .PHONY: build run test unit s3gw fuzz-short bench lint clean
 
