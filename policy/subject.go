@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"sync"
 
 	"github.com/signoff-dev/signoff/evidence"
 	"github.com/signoff-dev/signoff/ledger"
@@ -128,4 +129,46 @@ func OpenFromLedger(l *ledger.Ledger, digest string) (b *evidence.Bundle, lock *
 	inner := close
 	close = func() { b.Close(); inner() }
 	return b, lock, close, nil
+}
+
+// Reports keeps bundles' evaluated evidence (Bundle.Evaluate: metrics,
+// the bootstrap intervals, fairness), most of what judging a bundle
+// costs. It is a pure function of the bundle's bytes, which its digest
+// names, so what is kept is never stale. The zero value is ready; it is
+// safe for concurrent use and keeps the last maxReports bundles.
+type Reports struct {
+	mu    sync.Mutex
+	m     map[string]*evidence.Report
+	order []string
+}
+
+const maxReports = 64
+
+// Evaluate returns b's evaluated evidence, b being the bundle digest
+// names.
+func (c *Reports) Evaluate(b *evidence.Bundle, digest string) (*evidence.Report, error) {
+	c.mu.Lock()
+	r := c.m[digest]
+	c.mu.Unlock()
+	if r != nil {
+		return r, nil
+	}
+	r, err := b.Evaluate(digest)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*evidence.Report{}
+	}
+	if _, ok := c.m[digest]; !ok {
+		if len(c.order) == maxReports {
+			delete(c.m, c.order[0])
+			c.order = c.order[1:]
+		}
+		c.m[digest] = r
+		c.order = append(c.order, digest)
+	}
+	return r, nil
 }

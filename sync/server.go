@@ -77,12 +77,9 @@ type Server struct {
 	// nil when they must be read again.
 	refs map[string]bool
 
-	// reports holds each bundle's evaluated evidence (the bootstrap
-	// intervals are most of a verdict's cost). It is a pure function of
-	// the bundle's bytes, which its digest names: never stale.
-	reportMu stdsync.Mutex
-	reports  map[string]*evidence.Report
-	order    []string
+	// reports holds bundles' evaluated evidence: the bootstrap
+	// intervals are most of a verdict's cost.
+	reports policy.Reports
 }
 
 // trustTTL bounds how long pushes are checked against a governance
@@ -93,9 +90,6 @@ const trustTTL = 10 * time.Second
 // auditEvery is how often a server reads again the batches of its
 // backing store it read before.
 const auditEvery = time.Minute
-
-// maxReports is how many bundles' evaluated evidence a server keeps.
-const maxReports = 64
 
 // pushTrust returns the governance history for checking pushes, nil if
 // the ledger holds no trusted root yet. Callers hold s.mu.
@@ -116,32 +110,14 @@ func (s *Server) pushTrust(now time.Time) (*policy.Trust, error) {
 // report returns the bundle's evaluated evidence, or nil (and Judge
 // explains why it cannot be had).
 func (s *Server) report(bundle string) *evidence.Report {
-	s.reportMu.Lock()
-	r := s.reports[bundle]
-	s.reportMu.Unlock()
-	if r != nil {
-		return r
-	}
 	b, _, closeFn, err := policy.OpenFromLedger(s.opt.Ledger, bundle)
 	if err != nil {
 		return nil
 	}
 	defer closeFn()
-	if r, err = b.Evaluate(bundle); err != nil {
+	r, err := s.reports.Evaluate(b, bundle)
+	if err != nil {
 		return nil
-	}
-	s.reportMu.Lock()
-	defer s.reportMu.Unlock()
-	if s.reports == nil {
-		s.reports = map[string]*evidence.Report{}
-	}
-	if _, ok := s.reports[bundle]; !ok {
-		if len(s.order) == maxReports {
-			delete(s.reports, s.order[0])
-			s.order = s.order[1:]
-		}
-		s.reports[bundle] = r
-		s.order = append(s.order, bundle)
 	}
 	return r
 }

@@ -202,13 +202,13 @@ type HistoryEntry struct {
 // loadReview reads everything the review screen shows of a subject: the
 // full verdict (gates re-evaluated), the evidence from the ledger's blobs,
 // and the signed history.
-func loadReview(l *ledger.Ledger, trust *policy.Trust, s policy.Subject, now time.Time) (*Review, error) {
+func loadReview(l *ledger.Ledger, trust *policy.Trust, reports *policy.Reports, s policy.Subject, now time.Time) (*Review, error) {
 	b, lock, closeFn, err := policy.OpenFromLedger(l, s.Bundle)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFn()
-	report, err := b.Evaluate(s.Bundle)
+	report, err := reports.Evaluate(b, s.Bundle)
 	if err != nil {
 		return nil, err
 	}

@@ -58,11 +58,12 @@ const (
 
 // Model is the console's state.
 type Model struct {
-	opt  Options
-	th   *themes.Theme
-	keys keyMap
-	help help.Model
-	now  func() time.Time
+	opt     Options
+	reports policy.Reports // bundles' evaluated evidence, kept across reviews
+	th      *themes.Theme
+	keys    keyMap
+	help    help.Model
+	now     func() time.Time
 
 	width, height int
 	screen        screen

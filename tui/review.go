@@ -59,7 +59,7 @@ func (m *Model) openReview(r Row) tea.Cmd {
 		var data *Review
 		err := m.withLedger(func(l *ledger.Ledger) error {
 			var err error
-			data, err = loadReview(l, trust, r.Subject, now)
+			data, err = loadReview(l, trust, &m.reports, r.Subject, now)
 			return err
 		})
 		return reviewMsg{row: r, data: data, err: err}
