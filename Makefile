@@ -18,7 +18,14 @@ run: build
 	@[ -e $(DEMO)/keys/id_ed25519 ] || $(BIN) demo --dir $(DEMO)
 	$(BIN) --home $(DEMO) review
 
-test: lint unit fuzz-short
+# The short fuzz runs are time-boxed, so the one-off build of the S3 test
+# server runs beside them rather than before the unit tests.
+test: lint
+	@log=$$(mktemp); $(MAKE) --no-print-directory s3gw >$$log 2>&1 & pid=$$!; \
+	$(MAKE) --no-print-directory fuzz-short; fz=$$?; \
+	wait $$pid; gw=$$?; cat $$log; rm -f $$log; \
+	[ $$fz = 0 ] && [ $$gw = 0 ]
+	@$(MAKE) --no-print-directory unit
 
 # The sync tests run a real S3 server, the Versity gateway, pinned in
 # tools/s3/go.mod; build it first so its one-off build (a few minutes on a
