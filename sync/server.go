@@ -291,6 +291,20 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, start time.Time) b
 	return true
 }
 
+// readSlot takes a slot for building a reply of entries or a blob, then
+// catches up with the backing store; ok false means it answered already.
+func (s *Server) readSlot(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	start := time.Now()
+	if !slot(w, r, s.reads) {
+		return nil, false
+	}
+	if !s.read(w, r, start) {
+		<-s.reads
+		return nil, false
+	}
+	return func() { <-s.reads }, true
+}
+
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if !s.read(w, r, start) {
@@ -355,13 +369,11 @@ func (s *Server) entries(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "after=%q is not a seq", q.Get("after"))
 		return
 	}
-	if !slot(w, r, s.reads) {
+	release, ok := s.readSlot(w, r)
+	if !ok {
 		return
 	}
-	defer func() { <-s.reads }()
-	if !s.read(w, r, time.Now()) {
-		return
-	}
+	defer release()
 	var buf bytes.Buffer
 	more := false
 	err = s.opt.Ledger.FeedEntries(feed, after, func(e *ledger.Entry) error {
@@ -411,13 +423,11 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%q is not a sha256: digest", d)
 		return
 	}
-	if !slot(w, r, s.reads) {
+	release, ok := s.readSlot(w, r)
+	if !ok {
 		return
 	}
-	defer func() { <-s.reads }()
-	if !s.read(w, r, time.Now()) {
-		return
-	}
+	defer release()
 	data, err := s.opt.Ledger.Blob(d)
 	if errors.Is(err, ledger.ErrNoBlob) {
 		fail(w, http.StatusNotFound, "no blob %s here", d)

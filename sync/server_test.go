@@ -733,17 +733,7 @@ func TestServeTwoServersOneBucket(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	bucket, err := s3srv.Bucket("approvals")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := func() *S3Store {
-		s, err := NewS3(ctx, "s3://"+bucket+"/team", S3Options{Endpoint: s3srv.Endpoint})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	store := bucketStore(t, s3srv, "team")
 	a := startServer(t, open(t), store(), d.anchor)
 	b := startServer(t, open(t), store(), d.anchor)
 
@@ -1074,21 +1064,11 @@ func TestServeTwoServersOneFork(t *testing.T) {
 	ctx := context.Background()
 	d := loadDemo(t)
 	s3srv := s3test.Start(t)
-	bucket, err := s3srv.Bucket("approvals")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, kv := range s3srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	store := func() *S3Store {
-		s, err := NewS3(ctx, "s3://"+bucket+"/fork", S3Options{Endpoint: s3srv.Endpoint})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	store := bucketStore(t, s3srv, "fork")
 	a := startServer(t, open(t), store(), d.anchor)
 	b := startServer(t, open(t), store(), d.anchor)
 	home := demoHome(t)
@@ -1125,5 +1105,22 @@ func TestServeTwoServersOneFork(t *testing.T) {
 	}
 	if fs, err := c.l.Forks(feedOf(t, s)); err != nil || len(fs) != 0 {
 		t.Errorf("the bucket's log forks the feed: %v, %v", fs, err)
+	}
+}
+
+// bucketStore makes a bucket on srv and returns a maker of stores on it
+// under prefix, one per server.
+func bucketStore(t *testing.T, srv *s3test.Server, prefix string) func() *S3Store {
+	t.Helper()
+	bucket, err := srv.Bucket("approvals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() *S3Store {
+		s, err := NewS3(context.Background(), "s3://"+bucket+"/"+prefix, S3Options{Endpoint: srv.Endpoint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
 }
