@@ -367,10 +367,7 @@ func BenchmarkS3PushPull(b *testing.B) {
 	want := benchHeads(b, src)
 
 	srv := s3test.Start(b)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		b.Setenv(k, v)
-	}
+	srv.Setenv(b)
 
 	var pushAll, pullAll, push1, pull1, pushCPUs, pullCPUs []float64
 	var pushReq, pullReq, batches int

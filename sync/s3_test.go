@@ -20,10 +20,7 @@ import (
 func s3Store(t *testing.T, prefix string) (*S3Store, *s3test.Server) {
 	t.Helper()
 	srv := s3test.Start(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.Setenv(t)
 	bucket, err := srv.Bucket("approvals")
 	if err != nil {
 		t.Fatal(err)

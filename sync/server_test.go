@@ -729,10 +729,7 @@ func TestServeTwoServersOneBucket(t *testing.T) {
 	ctx := context.Background()
 	d := loadDemo(t)
 	s3srv := s3test.Start(t)
-	for _, kv := range s3srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	s3srv.Setenv(t)
 	store := bucketStore(t, s3srv, "team")
 	a := startServer(t, open(t), store(), d.anchor)
 	b := startServer(t, open(t), store(), d.anchor)
@@ -1064,10 +1061,7 @@ func TestServeTwoServersOneFork(t *testing.T) {
 	ctx := context.Background()
 	d := loadDemo(t)
 	s3srv := s3test.Start(t)
-	for _, kv := range s3srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	s3srv.Setenv(t)
 	store := bucketStore(t, s3srv, "fork")
 	a := startServer(t, open(t), store(), d.anchor)
 	b := startServer(t, open(t), store(), d.anchor)

@@ -326,10 +326,7 @@ func TestS3KilledMidPush(t *testing.T) {
 		t.Fatalf("the sync after the restart: %v\n%s", err, out)
 	}
 	// Every entry of the home is in the bucket's log exactly once.
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.Setenv(t)
 	store, err := ssync.NewS3(context.Background(), prefix, ssync.S3Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -209,7 +209,7 @@ func servePin(dir, root string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(pin, []byte(root+"\n")); err != nil {
+	if err := ssync.WriteFileAtomic(pin, []byte(root+"\n")); err != nil {
 		return "", err
 	}
 	return root, nil

@@ -68,30 +68,6 @@ func (a *app) remotes() (map[string]remoteSpec, string, error) {
 	return out, path, nil
 }
 
-// writeFileAtomic replaces path with data, durably.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 func (a *app) remoteCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "remote",
@@ -132,7 +108,7 @@ func (a *app) remoteCmd() *cobra.Command {
 			}
 			rs[args[0]] = spec
 			data, _ := json.MarshalIndent(rs, "", "  ")
-			if err := writeFileAtomic(path, append(data, '\n')); err != nil {
+			if err := ssync.WriteFileAtomic(path, append(data, '\n')); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "remote %s: %s\n", args[0], args[1])
@@ -298,7 +274,7 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 				return err
 			}
 			data, _ := json.Marshal(st)
-			if err := writeFileAtomic(statePath, data); err != nil {
+			if err := ssync.WriteFileAtomic(statePath, data); err != nil {
 				return err
 			}
 			if asJSON {

@@ -163,3 +163,12 @@ func (s *Server) Env() []string {
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
 }
+
+// Setenv points the test's environment at the server, through the
+// standard AWS configuration chain, for the rest of the test.
+func (s *Server) Setenv(t testing.TB) {
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
