@@ -45,7 +45,7 @@ unit: s3gw
 fuzz-short:
 	@for f in ledger:FuzzParseLine ledger:FuzzParsePayload ledger:FuzzParseSignature ledger:FuzzDecodedKey \
 		evidence:FuzzParseManifest evidence:FuzzParseLock evidence:FuzzParseCard evidence:FuzzReadPredictions \
-		evidence:FuzzParseMetrics evidence:FuzzInert policy:FuzzParsePolicy policy:FuzzParseBody policy:FuzzParseDocument \
+		evidence:FuzzParseMetrics inert:FuzzText policy:FuzzParsePolicy policy:FuzzParseBody policy:FuzzParseDocument \
 		sync:FuzzIngest sync:FuzzSyncFile; do \
 		pkg=$${f%%:*}; fn=$${f#*:}; corpus=$$pkg/testdata/fuzz/$$fn; \
 		before=$$(ls $$corpus 2>/dev/null | wc -l); \

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/signoff-dev/signoff/inert"
 )
 
 // MaxMetricsFile bounds a metrics JSON file.
@@ -84,21 +86,14 @@ func finite(x float64) Value {
 
 func checkMetricName(s string) error {
 	if s == "" || len(s) > 64 {
-		return fmt.Errorf("metric name %q must be 1 to 64 characters", truncateString(s, 70))
+		return fmt.Errorf("metric name %q must be 1 to 64 characters", inert.Cut(s, 70))
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return fmt.Errorf("metric name %q may hold only a-z, 0-9, _ . -", truncateString(s, 70))
+			return fmt.Errorf("metric name %q may hold only a-z, 0-9, _ . -", inert.Cut(s, 70))
 		}
 	}
 	return nil
-}
-
-func truncateString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 func lineAt(data []byte, off int64) int {
@@ -315,7 +310,7 @@ func joinByID(cand, base *Rows, p *Predictions) (*Binary, *Binary, int, error) {
 	at := make(map[string]int, len(base.IDs))
 	for i, id := range base.IDs {
 		if _, dup := at[id]; dup {
-			return nil, nil, 0, &ParseError{File: p.Baseline, Msg: fmt.Sprintf("row id %q appears twice: a case must be one row", truncateString(id, 40))}
+			return nil, nil, 0, &ParseError{File: p.Baseline, Msg: fmt.Sprintf("row id %q appears twice: a case must be one row", inert.Cut(id, 40))}
 		}
 		at[id] = i
 	}
@@ -329,7 +324,7 @@ func joinByID(cand, base *Rows, p *Predictions) (*Binary, *Binary, int, error) {
 	seen := make(map[string]bool, len(cand.IDs))
 	for i, id := range cand.IDs {
 		if seen[id] {
-			return nil, nil, 0, &ParseError{File: p.Candidate, Msg: fmt.Sprintf("row id %q appears twice: a case must be one row", truncateString(id, 40))}
+			return nil, nil, 0, &ParseError{File: p.Candidate, Msg: fmt.Sprintf("row id %q appears twice: a case must be one row", inert.Cut(id, 40))}
 		}
 		seen[id] = true
 		j, ok := at[id]

@@ -9,6 +9,8 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/signoff-dev/signoff/inert"
 )
 
 // MaxBlob bounds one blob: an evidence file carried in the ledger.
@@ -32,7 +34,7 @@ func BlobDigest(data []byte) string {
 func blobKey(digest string) ([]byte, error) {
 	h, ok := cutPrefix(digest, "sha256:")
 	if !ok || len(h) != 64 || !isLowerHex(h) {
-		return nil, fmt.Errorf("%q is not a blob digest (sha256: and 64 hex digits)", truncate(digest, 80))
+		return nil, fmt.Errorf("%q is not a blob digest (sha256: and 64 hex digits)", inert.Cut(digest, 80))
 	}
 	k := make([]byte, 33)
 	k[0] = pBlob

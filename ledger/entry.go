@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/signoff-dev/signoff/inert"
 )
 
 // Version is the payload format version, the "v" field of every payload.
@@ -43,7 +45,7 @@ func ParseID(s string) (ID, error) {
 	var id ID
 	h, ok := cutPrefix(s, "sha256:")
 	if !ok || len(h) != 2*len(id) || !isLowerHex(h) {
-		return id, fmt.Errorf("entry id %q is not sha256: and 64 lowercase hex digits", truncate(s, 80))
+		return id, fmt.Errorf("entry id %q is not sha256: and 64 lowercase hex digits", inert.Cut(s, 80))
 	}
 	hex.Decode(id[:], []byte(h))
 	return id, nil
@@ -61,11 +63,11 @@ func ParseFeed(s string) (Feed, error) {
 	var f Feed
 	b64, ok := cutPrefix(s, "SHA256:")
 	if !ok || len(b64) != 43 {
-		return f, fmt.Errorf("feed %q is not an OpenSSH SHA256 fingerprint", truncate(s, 80))
+		return f, fmt.Errorf("feed %q is not an OpenSSH SHA256 fingerprint", inert.Cut(s, 80))
 	}
 	n, err := base64.RawStdEncoding.Strict().Decode(f[:], []byte(b64))
 	if err != nil || n != len(f) {
-		return f, fmt.Errorf("feed %q is not an OpenSSH SHA256 fingerprint", truncate(s, 80))
+		return f, fmt.Errorf("feed %q is not an OpenSSH SHA256 fingerprint", inert.Cut(s, 80))
 	}
 	return f, nil
 }
@@ -178,12 +180,12 @@ const maxSeq = 1<<53 - 1
 // letters, digits and hyphens.
 func CheckKind(kind string) error {
 	if len(kind) == 0 || len(kind) > 32 {
-		return fmt.Errorf("kind %q must be 1 to 32 characters", truncate(kind, 40))
+		return fmt.Errorf("kind %q must be 1 to 32 characters", inert.Cut(kind, 40))
 	}
 	for i := 0; i < len(kind); i++ {
 		c := kind[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return fmt.Errorf("kind %q may hold only a-z, 0-9 and -", truncate(kind, 40))
+			return fmt.Errorf("kind %q may hold only a-z, 0-9 and -", inert.Cut(kind, 40))
 		}
 	}
 	return nil
@@ -196,12 +198,12 @@ const MaxSubjects = 4
 // lowercase letters, digits and : . _ -.
 func CheckSubject(s string) error {
 	if len(s) == 0 || len(s) > 128 {
-		return fmt.Errorf("subject %q must be 1 to 128 characters", truncate(s, 40))
+		return fmt.Errorf("subject %q must be 1 to 128 characters", inert.Cut(s, 40))
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(":._-", c) >= 0) {
-			return fmt.Errorf("subject %q may hold only a-z, 0-9 and : . _ -", truncate(s, 40))
+			return fmt.Errorf("subject %q may hold only a-z, 0-9 and : . _ -", inert.Cut(s, 40))
 		}
 	}
 	return nil
@@ -219,7 +221,7 @@ func checkSubjects(s string) error {
 			return err
 		}
 		if slices.Contains(parts[:i], p) {
-			return fmt.Errorf("subject %q is named twice", truncate(p, 40))
+			return fmt.Errorf("subject %q is named twice", inert.Cut(p, 40))
 		}
 	}
 	return nil
@@ -245,12 +247,12 @@ func (h *Header) About(subject string) bool {
 // refused: an identity "*" would vouch for every other.
 func CheckIdentity(id string) error {
 	if len(id) == 0 || len(id) > 254 {
-		return fmt.Errorf("identity %q must be 1 to 254 characters", truncate(id, 60))
+		return fmt.Errorf("identity %q must be 1 to 254 characters", inert.Cut(id, 60))
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._%+-@", c) >= 0) {
-			return fmt.Errorf("identity %q may hold only letters, digits and . _ %% + - @ (an e-mail address)", truncate(id, 60))
+			return fmt.Errorf("identity %q may hold only letters, digits and . _ %% + - @ (an e-mail address)", inert.Cut(id, 60))
 		}
 	}
 	return nil
@@ -314,7 +316,7 @@ func ParsePayload(p []byte) (*Header, error) {
 		return nil, errors.New("prev must be empty at seq 1")
 	}
 	if h.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil || formatTime(h.Time) != ts {
-		return nil, fmt.Errorf("time %q is not RFC 3339 in UTC", truncate(ts, 40))
+		return nil, fmt.Errorf("time %q is not RFC 3339 in UTC", inert.Cut(ts, 40))
 	}
 	if err := checkHeader(h); err != nil {
 		return nil, err
@@ -557,11 +559,4 @@ func isLowerHex(s string) bool {
 		}
 	}
 	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/signoff-dev/signoff/inert"
 )
 
 // Key layout. Every key starts with one byte naming its index; feeds, ids
@@ -582,7 +584,7 @@ func (l *Ledger) Resolve(prefix string) (ID, error) {
 	}
 	h, _ := cutPrefix(prefix, "sha256:")
 	if len(h) < 4 || len(h) > 64 || !isLowerHex(h) {
-		return ID{}, fmt.Errorf("%q is not an entry id (sha256:… or at least 4 hex digits of one)", truncate(prefix, 80))
+		return ID{}, fmt.Errorf("%q is not an entry id (sha256:… or at least 4 hex digits of one)", inert.Cut(prefix, 80))
 	}
 	even := h[:len(h)&^1]
 	raw, _ := hex.DecodeString(even)

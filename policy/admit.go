@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -21,9 +22,9 @@ func Admits(t *Trust, anchor string, e *ledger.Entry, now time.Time) string {
 	case KindRoot, KindKeyring, KindPolicy:
 		if e.Kind == KindRoot {
 			if r, err := ReadRecord(e); err == nil && r.Body.Digest == anchor {
-				doc, err := ParseDocument("root "+shortDigest(anchor), []byte(r.Body.Document))
+				doc, err := ParseDocument("root "+inert.Digest(anchor), []byte(r.Body.Document))
 				if err != nil || doc.Root == nil {
-					return fmt.Sprintf("it adopts the trusted root %s, but the document cannot be read: %v", shortDigest(anchor), err)
+					return fmt.Sprintf("it adopts the trusted root %s, but the document cannot be read: %v", inert.Digest(anchor), err)
 				}
 				if _, ok := doc.Root.AdminOf(e.Feed); ok {
 					return ""
@@ -32,7 +33,7 @@ func Admits(t *Trust, anchor string, e *ledger.Entry, now time.Time) string {
 			}
 		}
 		if t == nil {
-			return fmt.Sprintf("this remote holds no trusted root yet: push the adoption of root %s first", shortDigest(anchor))
+			return fmt.Sprintf("this remote holds no trusted root yet: push the adoption of root %s first", inert.Digest(anchor))
 		}
 		for _, d := range t.docs {
 			if d.Kind != KindRoot {
@@ -47,7 +48,7 @@ func Admits(t *Trust, anchor string, e *ledger.Entry, now time.Time) string {
 		return "signed with a key that is not an admin of any root this remote knows"
 	}
 	if t == nil {
-		return fmt.Sprintf("this remote holds no trusted root yet: push the adoption of root %s first", shortDigest(anchor))
+		return fmt.Sprintf("this remote holds no trusted root yet: push the adoption of root %s first", inert.Digest(anchor))
 	}
 	if _, _, why := t.Standing(e, now); why != "" {
 		return why

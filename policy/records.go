@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -51,14 +52,7 @@ func (s Subject) String() string {
 	if s.To != "" {
 		t = " " + s.From + "->" + s.To
 	}
-	return fmt.Sprintf("%s %s%s (%s)", s.Model, s.Version, t, shortDigest(s.Bundle))
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19] + "…"
-	}
-	return d
+	return fmt.Sprintf("%s %s%s (%s)", s.Model, s.Version, t, inert.Digest(s.Bundle))
 }
 
 // Reviewed is a section of the evidence the signer opened and the time

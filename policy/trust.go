@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -138,7 +139,7 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 				d = &InForce{Kind: kind, Version: r.Body.Version, Digest: r.Body.Digest, src: e.ID}
 				t.docs[d.Digest] = d
 			} else if d.Kind != kind || d.Version != r.Body.Version {
-				t.warn("entry %s adopts %s as %s version %d, which others adopted as %s version %d; ignored", e.ID.Short(), shortDigest(d.Digest), kind, r.Body.Version, d.Kind, d.Version)
+				t.warn("entry %s adopts %s as %s version %d, which others adopted as %s version %d; ignored", e.ID.Short(), inert.Digest(d.Digest), kind, r.Body.Version, d.Kind, d.Version)
 				return nil
 			}
 			// Keep what the history needs, not the document's text.
@@ -229,7 +230,7 @@ func (t *Trust) replay() {
 			continue
 		}
 		if root != nil && d.Kind != KindRoot && d.Version < t.current(d.Kind).Version && len(admins(root.Doc.Root, t.countable(d.records))) >= root.Doc.Root.Threshold {
-			t.warn("%s version %d (%s) was adopted while version %d was in force: versions only go up, so it is ignored", d.Kind, d.Version, shortDigest(d.Digest), t.current(d.Kind).Version)
+			t.warn("%s version %d (%s) was adopted while version %d was in force: versions only go up, so it is ignored", d.Kind, d.Version, inert.Digest(d.Digest), t.current(d.Kind).Version)
 			continue
 		}
 		d.Adopters = signers(d.records, nil)
@@ -254,14 +255,14 @@ func (t *Trust) doc(d *InForce) *Document {
 	}
 	var doc *Document
 	if err == nil {
-		doc, err = ParseDocument(d.Kind+" "+shortDigest(d.Digest), []byte(r.Body.Document))
+		doc, err = ParseDocument(d.Kind+" "+inert.Digest(d.Digest), []byte(r.Body.Document))
 	}
 	if err == nil && (doc.Kind != d.Kind || doc.Version != d.Version) {
 		err = fmt.Errorf("it is a %s version %d, adopted as %s version %d", doc.Kind, doc.Version, d.Kind, d.Version)
 	}
 	if err != nil {
 		d.bad = true
-		t.warn("%s %s cannot be read and never comes into force: %v", d.Kind, shortDigest(d.Digest), err)
+		t.warn("%s %s cannot be read and never comes into force: %v", d.Kind, inert.Digest(d.Digest), err)
 		return nil
 	}
 	doc.Text = nil // not needed again; the ledger has it

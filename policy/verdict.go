@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -677,7 +678,7 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 				d := Decided{Signer: j.signer(last, last.Body.Role), Verdict: last.Body.Verdict, Reason: last.Body.Reason, Ticket: last.Body.Ticket}
 				j.v.Rejections = append(j.v.Rejections, d)
 				if !emergency {
-					j.fail("%s by %s (%s) at %s blocks until they approve: %s", verdictNoun(last.Body.Verdict), id, last.Body.Role, last.Entry.Time.UTC().Format(time.RFC3339), oneLine(last.Body.Reason))
+					j.fail("%s by %s (%s) at %s blocks until they approve: %s", verdictNoun(last.Body.Verdict), id, last.Body.Role, last.Entry.Time.UTC().Format(time.RFC3339), inert.Cut(inert.Line(last.Body.Reason), 200))
 				}
 			}
 			continue
@@ -761,7 +762,7 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 			rs.By = append(rs.By, j.signer(r, role))
 			assigned[c.identity] = true
 			if r.Body.Gates != "" && r.Body.Gates != GateDigest(j.v.Gates) {
-				j.warn("%s approved having seen other gate results than these (signed %s): the policy or the evaluation changed since", c.identity, shortDigest(r.Body.Gates))
+				j.warn("%s approved having seen other gate results than these (signed %s): the policy or the evaluation changed since", c.identity, inert.Digest(r.Body.Gates))
 			}
 		}
 		slices.SortFunc(rs.By, func(a, b Signer) int { return a.Time.Compare(b.Time) })
@@ -884,14 +885,6 @@ func (j *judge) stillHolds(identity, role string) string {
 		return fmt.Sprintf("keyring version %d revoked them at %s", k.Version, m.RevokedAt.UTC().Format(time.RFC3339))
 	}
 	return "" // an expired membership does not lift a rejection
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
-	}
-	return s
 }
 
 // MustName holds v to the model version a caller asked about by name: a

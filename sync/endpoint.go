@@ -16,16 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
 
 // maxRemoteBlobs bounds how many blobs a sync takes a server's word for.
 const maxRemoteBlobs = 1 << 20
@@ -223,7 +217,7 @@ func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, count int, st
 		}
 		for _, d := range ds {
 			if !policy.IsDigest(d) {
-				return fmt.Errorf("%s: the blob list holds %q, not a digest", r, truncate(d, 80))
+				return fmt.Errorf("%s: the blob list holds %q, not a digest", r, inert.Cut(d, 80))
 			}
 			if d <= after {
 				return fmt.Errorf("%s: the blob list is out of order at %s", r, d)

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -81,7 +82,7 @@ func (m *Model) openAudit() tea.Cmd {
 					case rec.Body.Verdict != "":
 						r.what = rec.Body.Verdict + " as " + rec.Body.Role + ": " + rec.Body.Reason
 					case rec.Body.Digest != "":
-						r.what = fmt.Sprintf("adopts version %d %s", rec.Body.Version, short(rec.Body.Digest))
+						r.what = fmt.Sprintf("adopts version %d %s", rec.Body.Version, inert.Digest(rec.Body.Digest))
 					case rec.Body.Subject != nil && rec.Body.Subject.To != "":
 						r.what = rec.Body.Subject.From + " → " + rec.Body.Subject.To + " " + rec.Body.Reason
 					default:
@@ -281,7 +282,7 @@ func (m *Model) auditView() string {
 	for i := a.offset; i < min(a.offset+n, len(a.view)); i++ {
 		r := &a.rows[a.view[i]]
 		sig := map[bool]string{true: "✓", false: "✗"}[r.verified]
-		cells := []string{r.entry.Time.UTC().Format(timeFormat), inert(r.entry.Identity), r.entry.Kind, inert(r.subject), sig, inert(r.what)}
+		cells := []string{r.entry.Time.UTC().Format(timeFormat), safe(r.entry.Identity), r.entry.Kind, safe(r.subject), sig, safe(r.what)}
 		var cs []string
 		for j, c := range cells {
 			cs = append(cs, pad(c, widths[j]))

@@ -12,6 +12,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -313,8 +314,8 @@ func (m *Model) decideView() string {
 		krVersion = k.Version
 	}
 	summary := strings.Join([]string{
-		"You are signing, as " + inert(m.me.Identity) + ":",
-		"  subject   " + inert(v.Subject.Model+" "+v.Subject.Version) + "  " + inert(v.Subject.From+" → "+v.Subject.To),
+		"You are signing, as " + safe(m.me.Identity) + ":",
+		"  subject   " + safe(v.Subject.Model+" "+v.Subject.Version) + "  " + safe(v.Subject.From+" → "+v.Subject.To),
 		"  bundle    " + v.Subject.Bundle,
 		"  policy    " + polDigest,
 		fmt.Sprintf("  keyring   version %d", krVersion),
@@ -374,7 +375,7 @@ func (m *Model) decideView() string {
 	case f.signing:
 		line("%s", m.th.Subtle.Render("signing…"))
 	case f.err != "":
-		line("%s", m.th.Fail.Render(wrap("✗ "+oneLine(f.err), m.width-2, "  ")))
+		line("%s", m.th.Fail.Render(wrap("✗ "+inert.Line(f.err), m.width-2, "  ")))
 	default:
 		line("%s", m.th.Subtle.Render("ctrl+s signs · tab moves · esc back to the review (what you typed stays)"))
 	}

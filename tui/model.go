@@ -26,7 +26,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 	"github.com/signoff-dev/signoff/themes"
@@ -447,7 +447,7 @@ func (m *Model) View() tea.View {
 func (m *Model) headerView() string {
 	who := "loading…"
 	if m.trust != nil {
-		who = inert(m.me.Identity)
+		who = safe(m.me.Identity)
 		if len(m.me.Roles) > 0 {
 			who += " (" + strings.Join(m.me.Roles, ", ") + ")"
 		}
@@ -463,9 +463,9 @@ func (m *Model) footerView() string {
 	status := ""
 	switch {
 	case m.errText != "":
-		status = m.th.Fail.Render("✗ " + oneLine(m.errText))
+		status = m.th.Fail.Render("✗ " + inert.Line(m.errText))
 	case m.status != "":
-		status = m.th.Subtle.Render(oneLine(m.status))
+		status = m.th.Subtle.Render(inert.Line(m.status))
 	}
 	m.help.ShowAll = m.showHelp
 	return truncate(status, m.width) + "\n" + m.help.View(m.helpFor())
@@ -474,9 +474,7 @@ func (m *Model) footerView() string {
 // helpers
 
 // inert makes outside text safe and one line.
-func inert(s string) string { return oneLine(evidence.Inert(s)) }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func safe(s string) string { return inert.Line(inert.Text(s)) }
 
 // truncate cuts s to width display columns.
 func truncate(s string, width int) string {
@@ -522,13 +520,6 @@ func ago(now, t time.Time) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-func short(d string) string {
-	if len(d) > 19 {
-		return d[:19] + "…"
-	}
-	return d
 }
 
 // errNeedPassphrase asks the form for the key's passphrase.

@@ -264,9 +264,9 @@ func (m *Model) queueView() string {
 		r := &q.rows[q.view[q.cursor]]
 		what := "all sign-offs are in"
 		if r.Missing != "" {
-			what = "needs " + inert(r.Missing)
+			what = "needs " + safe(r.Missing)
 		}
-		b.WriteString(m.th.Subtle.Render(truncate("▸ "+inert(r.Subject.Model+" "+r.Subject.Version)+": "+what+" · requested by "+inert(r.Requester), m.width)) + "\n")
+		b.WriteString(m.th.Subtle.Render(truncate("▸ "+safe(r.Subject.Model+" "+r.Subject.Version)+": "+what+" · requested by "+safe(r.Requester), m.width)) + "\n")
 	default:
 		b.WriteString("\n")
 	}
@@ -316,14 +316,14 @@ func (m *Model) queueLine(r *Row, widths []int, selected bool) string {
 	}
 	cells := []string{
 		mark,
-		inert(r.Subject.Model + " " + r.Subject.Version),
-		inert(to),
-		inert(r.Tier),
+		safe(r.Subject.Model + " " + r.Subject.Version),
+		safe(to),
+		safe(r.Tier),
 		gates,
 		fmt.Sprintf("%d of %d", r.Met, r.Needed),
 		r.State,
-		inert(r.Missing),
-		inert(r.Requester),
+		safe(r.Missing),
+		safe(r.Requester),
 		ago(m.now(), r.Requested),
 	}
 	var parts []string

@@ -13,6 +13,7 @@ import (
 	"charm.land/glamour/v2"
 
 	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -165,7 +166,7 @@ func (m *Model) refreshSection() {
 func (m *Model) reviewView() string {
 	r := &m.rev
 	var b strings.Builder
-	b.WriteString(m.th.Accent.Render(truncate(inert(r.row.Subject.Model+" "+r.row.Subject.Version)+"  "+inert(r.row.Subject.From+" → "+r.row.Subject.To)+"  "+m.th.Subtle.Render(short(r.row.Subject.Bundle)), m.width)) + "\n")
+	b.WriteString(m.th.Accent.Render(truncate(safe(r.row.Subject.Model+" "+r.row.Subject.Version)+"  "+safe(r.row.Subject.From+" → "+r.row.Subject.To)+"  "+m.th.Subtle.Render(inert.Digest(r.row.Subject.Bundle)), m.width)) + "\n")
 	var tabs []string
 	for i, s := range sections {
 		label := fmt.Sprintf("%d %s", i+1, sectionTitles[s])
@@ -213,14 +214,14 @@ func (m *Model) overview(w int) string {
 		}
 	}
 	line("%s  at %s", state, v.At.Format(time.RFC3339))
-	line("%s", m.th.Subtle.Render(fmt.Sprintf("risk tier %s · change %s · bundle %s", inert(v.Tier), inert(v.Change), v.Subject.Bundle)))
+	line("%s", m.th.Subtle.Render(fmt.Sprintf("risk tier %s · change %s · bundle %s", safe(v.Tier), safe(v.Change), v.Subject.Bundle)))
 	for _, rq := range v.Requests {
-		line("%s", m.th.Subtle.Render(fmt.Sprintf("requested by %s at %s", inert(rq.Identity), rq.Time.Format(time.RFC3339))))
+		line("%s", m.th.Subtle.Render(fmt.Sprintf("requested by %s at %s", safe(rq.Identity), rq.Time.Format(time.RFC3339))))
 	}
 	if len(v.Reasons) > 0 {
 		line("")
 		for _, r := range v.Reasons {
-			line("%s %s", m.th.Fail.Render("✗"), wrap(inert(r), w-2, "  "))
+			line("%s %s", m.th.Fail.Render("✗"), wrap(safe(r), w-2, "  "))
 		}
 	}
 	line("")
@@ -232,7 +233,7 @@ func (m *Model) overview(w int) string {
 	}
 	line("%s", m.th.Header.Render(fmt.Sprintf("Gates  ✓ %d  ✗ %d", pass, len(v.Gates)-pass)))
 	for _, g := range v.Gates {
-		text := wrap(inert(g.Name)+": "+inert(g.Reason), w-6, "      ")
+		text := wrap(safe(g.Name)+": "+safe(g.Reason), w-6, "      ")
 		line("  %s %s", m.check(g.Status == policy.Pass), text)
 	}
 	line("")
@@ -243,10 +244,10 @@ func (m *Model) overview(w int) string {
 	for _, q := range v.Requirements {
 		line("  %s %s  %d of %d", m.check(q.Met), q.Requirement, len(q.By), q.Count)
 		for _, s := range q.By {
-			line("      %s (%s) %s %s", inert(s.Identity), s.Role, m.th.Subtle.Render(s.Time.Format(time.RFC3339)), m.th.Subtle.Render(short(s.Entry)))
+			line("      %s (%s) %s %s", safe(s.Identity), s.Role, m.th.Subtle.Render(s.Time.Format(time.RFC3339)), m.th.Subtle.Render(inert.Digest(s.Entry)))
 		}
 		if !q.Met {
-			line("      %s", m.th.Warn.Render(wrap(inert(q.Explanation), w-6, "      ")))
+			line("      %s", m.th.Warn.Render(wrap(safe(q.Explanation), w-6, "      ")))
 		}
 	}
 	var warns []string
@@ -264,7 +265,7 @@ func (m *Model) overview(w int) string {
 		line("")
 		line("%s", m.th.Header.Render("Warnings"))
 		for _, x := range warns {
-			line("  %s %s", m.th.Warn.Render("!"), wrap(inert(x), w-4, "    "))
+			line("  %s %s", m.th.Warn.Render("!"), wrap(safe(x), w-4, "    "))
 		}
 	}
 	return b.String()
@@ -282,7 +283,7 @@ func (m *Model) card(w int) string {
 			{"datasets", strings.Join(c.Datasets, ", ")}, {"intended use", c.IntendedUse}, {"limitations", strings.Join(c.Limitations, "; ")}}
 		for _, kv := range meta {
 			if kv[1] != "" {
-				fmt.Fprintf(&b, "  %s %s\n", m.th.Subtle.Render(pad(kv[0], 13)), wrap(inert(kv[1]), w-16, strings.Repeat(" ", 16)))
+				fmt.Fprintf(&b, "  %s %s\n", m.th.Subtle.Render(pad(kv[0], 13)), wrap(safe(kv[1]), w-16, strings.Repeat(" ", 16)))
 			}
 		}
 		if len(c.Results) > 0 {
@@ -302,7 +303,7 @@ func (m *Model) card(w int) string {
 			b.WriteString(m.table(rows, w, nil))
 		}
 		for _, x := range c.Warnings {
-			fmt.Fprintf(&b, "  %s %s\n", m.th.Warn.Render("!"), inert(x))
+			fmt.Fprintf(&b, "  %s %s\n", m.th.Warn.Render("!"), safe(x))
 		}
 	}
 	if r.cardCache == nil || r.cardWidth != w {
@@ -328,7 +329,7 @@ func cardBody(d *Review) string {
 // renderMarkdown renders untrusted markdown, made inert first, with the
 // theme's glamour style.
 func (m *Model) renderMarkdown(md string, w int) string {
-	md = evidence.Inert(md)
+	md = inert.Text(md)
 	style := m.th.Glamour
 	if m.th.Name == "default" && !m.isDark {
 		style = "light"
@@ -408,14 +409,14 @@ func (m *Model) metrics(w int) string {
 	var other []string
 	for _, g := range d.Verdict.Gates {
 		if g.Kind == "expr" || g.Kind == "evidence" {
-			other = append(other, fmt.Sprintf("  %s %s: %s", m.check(g.Status == policy.Pass), inert(g.Name), inert(g.Reason)))
+			other = append(other, fmt.Sprintf("  %s %s: %s", m.check(g.Status == policy.Pass), safe(g.Name), safe(g.Reason)))
 		}
 	}
 	if len(other) > 0 {
 		out += "\n" + m.th.Header.Render("Other gates") + "\n" + strings.Join(other, "\n") + "\n"
 	}
 	for _, x := range d.Report.Warnings {
-		out += m.th.Warn.Render("! "+inert(x)) + "\n"
+		out += m.th.Warn.Render("! "+safe(x)) + "\n"
 	}
 	return out
 }
@@ -456,7 +457,7 @@ func (m *Model) fairness(w int) string {
 	var b strings.Builder
 	for _, col := range cols {
 		f := d.Report.Fairness[col]
-		fmt.Fprintf(&b, "%s\n", m.th.Header.Render("By "+inert(col)))
+		fmt.Fprintf(&b, "%s\n", m.th.Header.Render("By "+safe(col)))
 		var groups []string
 		for g := range f.Groups {
 			groups = append(groups, g)
@@ -465,7 +466,7 @@ func (m *Model) fairness(w int) string {
 		rows := [][]string{{"group", "n", "selection rate", "TPR", "FPR"}}
 		for _, g := range groups {
 			s := f.Groups[g]
-			rows = append(rows, []string{inert(g), fmt.Sprint(s.N), s.SelectionRate.String(), s.TPR.String(), s.FPR.String()})
+			rows = append(rows, []string{safe(g), fmt.Sprint(s.N), s.SelectionRate.String(), s.TPR.String(), s.FPR.String()})
 		}
 		b.WriteString(m.table(rows, w, nil))
 		disp := [][]string{{"disparity", "value", "gate"}}
@@ -519,11 +520,11 @@ func (m *Model) evidenceSection(w int) string {
 			match = a.SHA256 == fmt.Sprintf("%x", lf.SHA256)
 			digest += map[bool]string{true: ", matches the manifest", false: ", DIFFERS from the manifest's"}[match]
 		}
-		line("  %s %s  %s", m.check(match), inert(a.Path), m.th.Subtle.Render(digest))
+		line("  %s %s  %s", m.check(match), safe(a.Path), m.th.Subtle.Render(digest))
 	}
 	present := func(ok bool, what, detail string) {
 		if ok {
-			line("  %s %s  %s", m.check(true), what, m.th.Subtle.Render(inert(detail)))
+			line("  %s %s  %s", m.check(true), what, m.th.Subtle.Render(safe(detail)))
 		} else {
 			line("  %s %s  %s", m.check(false), what, m.th.Fail.Render("missing"))
 		}
@@ -580,7 +581,7 @@ func (m *Model) history(w int) string {
 			what += " (does not count: " + h.Why + ")"
 		}
 		sig := map[bool]string{true: "✓", false: "✗"}[h.Verified]
-		rows = append(rows, []string{h.Entry.Time.UTC().Format("2006-01-02 15:04"), inert(h.Signer), h.Role, h.Entry.Kind, inert(what), h.Entry.ID.Short(), sig})
+		rows = append(rows, []string{h.Entry.Time.UTC().Format("2006-01-02 15:04"), safe(h.Signer), h.Role, h.Entry.Kind, safe(what), h.Entry.ID.Short(), sig})
 		marks = append(marks, map[bool]string{true: "", false: "fail"}[h.Verified && h.Why == ""])
 	}
 	return m.table(rows, w, marks)

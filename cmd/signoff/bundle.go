@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 )
 
 func (a *app) bundleCmd() *cobra.Command {
@@ -101,9 +102,9 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 				err = writeJSON(a.stdout, out)
 			} else {
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintf(tw, "model:\t%s version %s\n", safeText(m.Model), safeText(m.Version))
-				fmt.Fprintf(tw, "asks:\t%s (%s change, risk tier %s)\n", safeText(m.Transition.String()), m.Change, orDash(safeText(m.RiskTier)))
-				fmt.Fprintf(tw, "authors:\t%s\n", orDash(safeText(strings.Join(m.Authors, ", "))))
+				fmt.Fprintf(tw, "model:\t%s version %s\n", inert.Escape(m.Model), inert.Escape(m.Version))
+				fmt.Fprintf(tw, "asks:\t%s (%s change, risk tier %s)\n", inert.Escape(m.Transition.String()), m.Change, orDash(inert.Escape(m.RiskTier)))
+				fmt.Fprintf(tw, "authors:\t%s\n", orDash(inert.Escape(strings.Join(m.Authors, ", "))))
 				switch {
 				case st.SealedDigest == "":
 					fmt.Fprintf(tw, "digest:\t%s (NOT SEALED: run 'signoff bundle seal %s')\n", st.Digest, args[0])
@@ -116,7 +117,7 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 				fmt.Fprintln(a.stdout, "files:")
 				tw = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 				for _, f := range st.Files {
-					fmt.Fprintf(tw, "  %s\t%s\t%d bytes\n", f.Status, safeText(f.Path), f.Size)
+					fmt.Fprintf(tw, "  %s\t%s\t%d bytes\n", f.Status, inert.Escape(f.Path), f.Size)
 				}
 				tw.Flush()
 				if report != nil {
@@ -193,7 +194,7 @@ func (a *app) printReport(r *evidence.Report) {
 	sort.Strings(cols)
 	for _, col := range cols {
 		f := r.Fairness[col]
-		fmt.Fprintf(a.stdout, "fairness by %s:\n", safeText(col))
+		fmt.Fprintf(a.stdout, "fairness by %s:\n", inert.Escape(col))
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  group\tn\tselection rate\tTPR\tFPR\t")
 		var groups []string
@@ -214,7 +215,7 @@ func (a *app) printReport(r *evidence.Report) {
 			f.DemographicParityDifference, f.DemographicParityRatio, f.EqualizedOddsDifference, f.EqualOpportunityDifference, f.DisparateImpact, four)
 	}
 	for _, w := range r.Warnings {
-		fmt.Fprintf(a.stderr, "warning: %s\n", safeText(w))
+		fmt.Fprintf(a.stderr, "warning: %s\n", inert.Escape(w))
 	}
 }
 

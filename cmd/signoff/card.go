@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 )
 
 func (a *app) cardCmd() *cobra.Command {
@@ -44,7 +45,7 @@ with a warning.`,
 				return writeJSON(a.stdout, card)
 			}
 			for _, w := range card.Warnings {
-				fmt.Fprintf(a.stderr, "warning: %s\n", safeText(w))
+				fmt.Fprintf(a.stderr, "warning: %s\n", inert.Escape(w))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintf(tw, "name:\t%s\n", orDash(oneLine(card.Name)))
@@ -80,13 +81,7 @@ func sliceOf(r evidence.Result) string {
 }
 
 // oneLine makes untrusted text safe and fits it on one table line.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(safeText(s)), " ")
-	if r := []rune(s); len(r) > 100 {
-		s = string(r[:99]) + "…"
-	}
-	return s
-}
+func oneLine(s string) string { return inert.Cut(inert.Line(inert.Escape(s)), 100) }
 
 func readCardFile(path string) ([]byte, error) {
 	fi, err := os.Stat(path)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -245,7 +246,7 @@ armored SSH signature, so stock OpenSSH can check the entry:
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "body:\n  %s", safeText(body.String()))
+			fmt.Fprintf(a.stdout, "body:\n  %s", inert.Escape(body.String()))
 			if verr != nil {
 				return &exitError{exitTampered, nil}
 			}

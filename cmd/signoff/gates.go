@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/policy"
 )
 
@@ -77,14 +78,14 @@ input (bundle, policy, or a tier or transition the policy lacks).`,
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 				for _, r := range results {
 					mark := map[string]string{policy.Pass: "✓ pass", policy.Fail: "✗ FAIL", policy.Undefined: "? UNDEFINED"}[r.Status]
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, oneLine(r.Name), safeText(r.Reason))
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, oneLine(r.Name), inert.Escape(r.Reason))
 				}
 				tw.Flush()
 				n := map[string]int{}
 				for _, r := range results {
 					n[r.Status]++
 				}
-				fmt.Fprintf(a.stdout, "%s %s at risk tier %s: ✓ %d ✗ %d ? %d\n", safeText(m.Model+" "+m.Version), m.Transition, safeText(m.RiskTier), n[policy.Pass], n[policy.Fail], n[policy.Undefined])
+				fmt.Fprintf(a.stdout, "%s %s at risk tier %s: ✓ %d ✗ %d ? %d\n", inert.Escape(m.Model+" "+m.Version), m.Transition, inert.Escape(m.RiskTier), n[policy.Pass], n[policy.Fail], n[policy.Undefined])
 			}
 			if !pass {
 				return &exitError{exitFailed, nil}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -372,7 +373,7 @@ adopted, import their ledger and give the digest instead of a file.`,
 				}
 			}
 			for _, w := range t.Warnings {
-				fmt.Fprintf(a.stdout, "warning: %s\n", safeText(w))
+				fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
 			}
 			return nil
 		},
@@ -429,7 +430,7 @@ warnings, such as a version adopted below the one in force.`,
 				fmt.Fprintf(a.stdout, "%-8s v%-3d %s  pending: %d adoption(s) so far\n", d.Kind, d.Version, d.Digest, len(d.Adopters))
 			}
 			for _, w := range t.Warnings {
-				fmt.Fprintf(a.stdout, "warning: %s\n", safeText(w))
+				fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
 			}
 			return nil
 		},

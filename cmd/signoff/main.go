@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -60,7 +61,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Errors quote what came from outside (a remote's reply, a file):
 	// made inert before they reach a terminal.
-	fmt.Fprintf(stderr, "signoff: %s\n", safeText(err.Error()))
+	fmt.Fprintf(stderr, "signoff: %s\n", inert.Escape(err.Error()))
 	return code
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -177,7 +178,7 @@ match it. You must be in the keyring in force.`,
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{"entry": res.Entry.ID.String(), "subject": res.Subject, "gates": res.Results, "evidence_files": res.Files})
 			}
-			fmt.Fprintf(a.stdout, "requested %s\n", safeText(res.Subject.String()))
+			fmt.Fprintf(a.stdout, "requested %s\n", inert.Escape(res.Subject.String()))
 			fmt.Fprintf(a.stdout, "gates: %s; %d evidence files carried in the ledger\n", gateSummary(res.Results), res.Files)
 			fmt.Fprintln(a.stdout, res.Entry.ID)
 			return nil
@@ -266,7 +267,7 @@ sections you opened; from here that list is empty.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s %s as %s (gates %s)\n", verdict, safeText(subject.String()), role, gateSummary(gates))
+			fmt.Fprintf(a.stdout, "%s %s as %s (gates %s)\n", verdict, inert.Escape(subject.String()), role, gateSummary(gates))
 			fmt.Fprintln(a.stdout, e.ID)
 			return nil
 		},
@@ -328,7 +329,7 @@ func (a *app) noteCmd(kind, use, short, long, example string, needRole, transiti
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: %s\n", kind, safeText(subject.String()))
+			fmt.Fprintf(a.stdout, "%s: %s\n", kind, inert.Escape(subject.String()))
 			fmt.Fprintln(a.stdout, e.ID)
 			return nil
 		},
@@ -433,7 +434,7 @@ reasons, unless signoff verify would say approved now.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "promoted %s\n", safeText(v.Subject.String()))
+			fmt.Fprintf(a.stdout, "promoted %s\n", inert.Escape(v.Subject.String()))
 			fmt.Fprintln(a.stdout, e.ID)
 			return nil
 		},
@@ -580,15 +581,15 @@ func (a *app) printVerdict(v *policy.Verdict) {
 	} else if v.Path == "emergency" {
 		head = "APPROVED (emergency)"
 	}
-	fmt.Fprintf(w, "%s  %s  at %s\n", head, safeText(v.Subject.String()), v.At.Format(time.RFC3339))
+	fmt.Fprintf(w, "%s  %s  at %s\n", head, inert.Escape(v.Subject.String()), v.At.Format(time.RFC3339))
 	for _, r := range v.Reasons {
-		fmt.Fprintf(w, "  ✗ %s\n", safeText(r))
+		fmt.Fprintf(w, "  ✗ %s\n", inert.Escape(r))
 	}
 	if len(v.Gates) > 0 {
 		fmt.Fprintf(w, "gates %s\n", gateSummary(v.Gates))
 		for _, g := range v.Gates {
 			mark := map[string]string{policy.Pass: "✓", policy.Fail: "✗", policy.Undefined: "?"}[g.Status]
-			fmt.Fprintf(w, "  %s %s: %s\n", mark, safeText(g.Name), safeText(g.Reason))
+			fmt.Fprintf(w, "  %s %s: %s\n", mark, inert.Escape(g.Name), inert.Escape(g.Reason))
 		}
 	}
 	if len(v.Requirements) > 0 {
@@ -598,9 +599,9 @@ func (a *app) printVerdict(v *policy.Verdict) {
 			if r.Met {
 				mark = "✓"
 			}
-			fmt.Fprintf(w, "  %s %s\n", mark, safeText(r.Explanation))
+			fmt.Fprintf(w, "  %s %s\n", mark, inert.Escape(r.Explanation))
 			for _, s := range r.By {
-				fmt.Fprintf(w, "      %s (%s) %s %s\n", safeText(s.Identity), safeText(s.Role), s.Time.Format(time.RFC3339), s.Entry)
+				fmt.Fprintf(w, "      %s (%s) %s %s\n", inert.Escape(s.Identity), inert.Escape(s.Role), s.Time.Format(time.RFC3339), s.Entry)
 			}
 		}
 	}
@@ -613,14 +614,14 @@ func (a *app) printVerdict(v *policy.Verdict) {
 		ref  *policy.DocRef
 	}{{"root", v.Root}, {"keyring", v.Keyring}, {"policy", v.Policy}} {
 		if d.ref != nil {
-			docs = append(docs, fmt.Sprintf("%s v%d %s", d.name, d.ref.Version, d.ref.Digest[:19]+"…"))
+			docs = append(docs, fmt.Sprintf("%s v%d %s", d.name, d.ref.Version, inert.Digest(d.ref.Digest)))
 		}
 	}
 	if len(docs) > 0 {
 		fmt.Fprintf(w, "under %s\n", strings.Join(docs, ", "))
 	}
 	for _, x := range v.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", safeText(x))
+		fmt.Fprintf(w, "warning: %s\n", inert.Escape(x))
 	}
 }
 
@@ -656,10 +657,10 @@ signed about them so far. It shows what is signed; signoff verify judges.`,
 				if v.Restricted != nil {
 					flags += "  RESTRICTED: " + oneLine(v.Restricted.Reason)
 				}
-				fmt.Fprintf(a.stdout, "%s %s  %s%s\n", safeText(v.Model), safeText(v.Version), safeText(v.Stage), safeText(flags))
+				fmt.Fprintf(a.stdout, "%s %s  %s%s\n", inert.Escape(v.Model), inert.Escape(v.Version), inert.Escape(v.Stage), inert.Escape(flags))
 				for _, p := range v.Pending {
 					fmt.Fprintf(a.stdout, "  pending %s->%s  %s  requested by %s %s  approvals %d, rejections %d, changes requested %d\n",
-						safeText(p.Subject.From), safeText(p.Subject.To), p.Subject.Bundle[:19]+"…", safeText(p.Requested.Identity), p.Requested.Time.Format(time.RFC3339), p.Approvals, p.Rejection, p.Changes)
+						inert.Escape(p.Subject.From), inert.Escape(p.Subject.To), inert.Digest(p.Subject.Bundle), inert.Escape(p.Requested.Identity), p.Requested.Time.Format(time.RFC3339), p.Approvals, p.Rejection, p.Changes)
 				}
 			}
 			return nil

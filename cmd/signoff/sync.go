@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 	ssync "github.com/signoff-dev/signoff/sync"
 )
@@ -138,7 +139,7 @@ func (a *app) remoteCmd() *cobra.Command {
 				if rs[n].Endpoint != "" {
 					extra = "\tendpoint " + rs[n].Endpoint
 				}
-				fmt.Fprintf(a.stdout, "%s\t%s%s\n", n, safeText(rs[n].URL), safeText(extra))
+				fmt.Fprintf(a.stdout, "%s\t%s%s\n", n, inert.Escape(rs[n].URL), inert.Escape(extra))
 			}
 			return nil
 		},
@@ -255,7 +256,7 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 			stop := a.busyWith(func() string {
 				mu.Lock()
 				defer mu.Unlock()
-				return fmt.Sprintf("syncing with %s: pulled %d, pushed %d entries, %d requests", safeText(loc), sofar.Pulled, sofar.Pushed, sofar.Requests)
+				return fmt.Sprintf("syncing with %s: pulled %d, pushed %d entries, %d requests", inert.Escape(loc), sofar.Pulled, sofar.Pushed, sofar.Requests)
 			})
 			var res *ssync.Result
 			switch {
@@ -269,7 +270,7 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 			stop()
 			if err != nil {
 				if errors.Is(err, ssync.ErrRollback) || errors.Is(err, ssync.ErrTampered) {
-					return &exitError{exitTampered, fmt.Errorf("%w\nnothing this home held was changed or removed; whoever runs %s must restore what it held (this home and the other homes that synced hold every entry)", err, safeText(loc))}
+					return &exitError{exitTampered, fmt.Errorf("%w\nnothing this home held was changed or removed; whoever runs %s must restore what it held (this home and the other homes that synced hold every entry)", err, inert.Escape(loc))}
 				}
 				return err
 			}
@@ -284,16 +285,16 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 			} else {
 				fmt.Fprintf(a.stdout, "pushed %d entries and %d blobs, pulled %d entries, refused %d (%d requests)\n", res.Pushed, res.Blobs, res.Pulled, res.RefusedCount, res.Requests)
 				for _, r := range res.Refused {
-					fmt.Fprintf(a.stdout, "refused: %s\n", safeText(r))
+					fmt.Fprintf(a.stdout, "refused: %s\n", inert.Escape(r))
 				}
 				if more := res.RefusedCount - len(res.Refused); more > 0 {
 					fmt.Fprintf(a.stdout, "refused: and %d more\n", more)
 				}
 				for _, q := range res.Equivocations {
-					fmt.Fprintf(a.stdout, "equivocation: %s\n", safeText(q))
+					fmt.Fprintf(a.stdout, "equivocation: %s\n", inert.Escape(q))
 				}
 				for _, w := range res.Warnings {
-					fmt.Fprintf(a.stdout, "warning: %s\n", safeText(w))
+					fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
 				}
 			}
 			if res.RefusedCount > 0 {
