@@ -50,18 +50,6 @@ func (l *Ledger) Export(w io.Writer) (int, error) {
 	return n, bw.Flush()
 }
 
-// each calls fn for every key with prefix, in order.
-func each(txn *badger.Txn, prefix []byte, fn func(*badger.Item) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		if err := fn(it.Item()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // ImportResult says what an import did.
 type ImportResult struct {
 	Lines         int // envelopes read
@@ -443,31 +431,4 @@ func (im *importer) commit() error {
 		}
 		return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, im.arrival))
 	})
-}
-
-func exists(txn *badger.Txn, key []byte) (bool, error) {
-	_, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func hasPrefix(txn *badger.Txn, prefix []byte) bool {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	it.Rewind()
-	return it.Valid()
-}
-
-// idsAt returns the ids stored at feed and seq.
-func idsAt(txn *badger.Txn, feed Feed, seq uint64) []ID {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: seqPrefix(feed, seq)})
-	defer it.Close()
-	var ids []ID
-	for it.Rewind(); it.Valid(); it.Next() {
-		_, _, id := splitEntryKey(it.Item().Key())
-		ids = append(ids, id)
-	}
-	return ids
 }

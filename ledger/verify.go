@@ -412,14 +412,8 @@ func (l *Ledger) addRecordedForks(r *Report) error {
 			}
 			var f Feed
 			copy(f[:], k[1:33])
-			q := Equivocation{Feed: f, Seq: binary.BigEndian.Uint64(k[33:])}
-			ids := txn.NewIterator(badger.IteratorOptions{Prefix: seqPrefix(f, q.Seq)})
-			for ids.Rewind(); ids.Valid(); ids.Next() {
-				_, _, id := splitEntryKey(ids.Item().Key())
-				q.IDs = append(q.IDs, id)
-			}
-			ids.Close()
-			r.Equivocations = append(r.Equivocations, q)
+			seq := binary.BigEndian.Uint64(k[33:])
+			r.Equivocations = append(r.Equivocations, Equivocation{Feed: f, Seq: seq, IDs: idsAt(txn, f, seq)})
 		}
 		return nil
 	})
