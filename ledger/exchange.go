@@ -145,13 +145,10 @@ type importer struct {
 
 // importFeed is what the import knows of one feed in the file.
 type importFeed struct {
+	chainFeed         // the entries of the file at its highest seq, and the seq before
 	stored     uint64 // highest seq the ledger holds
-	seq        uint64 // highest seq seen in the file
-	cur        []ID   // ids at seq
-	prev       []ID   // ids at seq-1
 	keyBlob    []byte // the feed's key, once a new entry was staged
 	identities []string
-	times      map[ID]time.Time // signing times of the entries at seq and seq-1
 }
 
 type sigJob struct {
@@ -303,7 +300,8 @@ type placement struct {
 }
 
 // place checks e's place in its feed against the file so far and the
-// ledger. What is wrong with e comes back as an [*EntryError].
+// ledger, under the chain rules a [ChainCheck] applies. What is wrong with
+// e comes back as an [*EntryError].
 func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placement, error) {
 	fail := func(err error) (placement, error) {
 		return placement{}, &EntryError{Feed: e.Feed, Seq: e.Seq, ID: e.ID, Err: err}
@@ -311,23 +309,16 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 	st := im.feeds[e.Feed]
 	if st == nil {
 		stored, _ := feedHead(txn, e.Feed)
-		st = &importFeed{stored: stored, times: map[ID]time.Time{}}
+		st = &importFeed{stored: stored}
 		im.feeds[e.Feed] = st
 	}
-	if e.Seq < st.seq {
-		return fail(fmt.Errorf("seq %d comes after seq %d of the same feed: a feed's entries must be in seq order", e.Seq, st.seq))
+	if err := st.order(e); err != nil {
+		return fail(err)
 	}
-	if e.Seq > st.seq {
-		st.prev = nil
-		times := map[ID]time.Time{}
-		if e.Seq == st.seq+1 {
-			st.prev = st.cur
-			for _, id := range st.cur {
-				times[id] = st.times[id]
-			}
-		}
-		st.cur, st.seq, st.times = nil, e.Seq, times
-	}
+	// The file is at e's seq now, even if e is refused: st.cur holds the
+	// file's other entries at e's seq, and the lines after e are checked
+	// against it.
+	st.advance(e.Seq)
 	// An id hashes its feed and seq, so beyond the feed's stored head the
 	// ledger cannot hold it, nor anything at its seq or its prev's.
 	var stored *Entry
@@ -340,55 +331,36 @@ func (im *importer) place(txn *badger.Txn, e *Entry, res *ImportResult) (placeme
 	if stored != nil || im.inFile[e.ID] {
 		// Known: a byte-identical stored copy was checked when it was
 		// stored; any other copy has its signature checked.
-		st.times[e.ID] = e.Time
+		st.take(e.ID, e.Seq, e.Time)
 		res.Present++
-		if !slices.Contains(st.cur, e.ID) {
-			st.cur = append(st.cur, e.ID)
-		}
 		return placement{check: stored == nil || !bytes.Equal(stored.Signature, e.Signature)}, nil
 	}
-	if e.Seq > 1 && !slices.Contains(st.prev, e.Prev) {
-		ok := false
-		if e.Seq-1 <= st.stored {
-			var err error
-			if ok, err = exists(txn, entryKey(e.Feed, e.Seq-1, e.Prev)); err != nil {
-				return placement{}, err
-			}
+	err := st.link(e, "file", func(e *Entry) (time.Time, bool, error) {
+		if e.Seq-1 > st.stored {
+			return time.Time{}, false, nil
 		}
-		if !ok {
-			return fail(fmt.Errorf("prev %s is neither in this file nor in the ledger: seq %d of this feed is missing", e.Prev, e.Seq-1))
-		}
-	}
-	if e.Seq > 1 {
-		// Signing times never go back along a feed: a signer cannot date an
-		// entry before one they signed earlier.
-		pt, ok := st.times[e.Prev]
-		if !ok {
-			p, err := getEntry(txn, e.Prev)
-			if err != nil {
-				return placement{}, err
-			}
-			pt = p.Time
-		}
-		if e.Time.Before(pt) {
-			return fail(fmt.Errorf("signed at %s, before the entry before it in its feed (%s): a feed's signing times never go back", formatTime(e.Time), formatTime(pt)))
-		}
+		return storedPrev(txn, e)
+	})
+	var ce *chainError
+	if errors.As(err, &ce) {
+		return fail(err)
+	} else if err != nil {
+		return placement{}, err
 	}
 	var others []ID
 	if e.Seq <= st.stored {
 		others = idsAt(txn, e.Feed, e.Seq)
 	}
-	for _, id := range st.cur {
-		if !slices.Contains(others, id) {
-			others = append(others, id)
+	for _, c := range st.cur {
+		if !slices.Contains(others, c.id) {
+			others = append(others, c.id)
 		}
 	}
 	fork := len(others) > 0
 	if fork {
 		res.Equivocations = append(res.Equivocations, Equivocation{Feed: e.Feed, Seq: e.Seq, IDs: append(others, e.ID)})
 	}
-	st.cur = append(st.cur, e.ID)
-	st.times[e.ID] = e.Time
+	st.take(e.ID, e.Seq, e.Time)
 	im.inFile[e.ID] = true
 	if st.keyBlob == nil {
 		var err error
