@@ -21,6 +21,9 @@ func (l *Ledger) Append(s Signer, kind string, body []byte, now time.Time) (*Ent
 // by commas, up to [MaxSubjects] (see [CheckSubject]), by each of which a
 // [Query] finds it.
 func (l *Ledger) AppendSubject(s Signer, kind, subject string, body []byte, now time.Time) (*Entry, error) {
+	if err := l.writable(); err != nil {
+		return nil, err
+	}
 	pub, err := ed25519Public(s.PublicKey())
 	if err != nil {
 		return nil, err

@@ -45,6 +45,9 @@ func blobKey(digest string) ([]byte, error) {
 // PutBlob stores data durably under its digest, which it returns. Blobs
 // are content-addressed: storing one twice stores it once.
 func (l *Ledger) PutBlob(data []byte) (string, error) {
+	if err := l.writable(); err != nil {
+		return "", err
+	}
 	if len(data) > MaxBlob {
 		return "", fmt.Errorf("blob is %d bytes, more than %d", len(data), MaxBlob)
 	}

@@ -38,14 +38,29 @@
 // two histories; both are kept as evidence and reported by every
 // [Ledger.Verify], and [Ledger.Append] refuses to extend such a feed.
 //
+// Entries that arrive from elsewhere must extend their feeds under three
+// chain rules: within one batch a feed's entries come in seq order; seq 1
+// has no prev and seq N > 1 names as prev an entry of the same feed at
+// seq N-1, in the batch or in the ledger; and a feed's signing times never
+// go back. [Ledger.Import] applies them to a file, and a [ChainCheck] to
+// one entry at a time, through the same code; a broken rule is an error
+// wrapping [ErrChain].
+//
 // # Store
 //
 // Entries live in Badger under keys laid out for the reads the product
 // makes: feed, seq and id (the entry itself, so a feed walk is one
-// sequential read), then indexes by id, by arrival and by signing time.
+// sequential read), then indexes by id, arrival, signing time, kind and
+// subject, and evidence blobs by their digest.
 // The API appends and reads; it never updates or deletes an entry.
-// [Ledger.Append] returns only once the entry is fsynced. A ledger is held
-// by one process at a time; a second gets [ErrLocked].
+// [Ledger.Append] returns only once the entry is fsynced.
+//
+// A ledger is held by one process that writes ([Open], which creates it
+// if needed) or by any number that only read ([OpenReadOnly], which
+// creates nothing and refuses every write with [ErrReadOnly]); the others
+// get [ErrLocked]. A ledger a writer did not close is recovered by the
+// next open, read-only or not: what an import had staged but not
+// committed is removed.
 //
 // # Verification
 //
@@ -54,17 +69,19 @@
 // no seq is missing or doubled. A clean run writes a checkpoint, signed with
 // a key of this ledger's own, holding each feed's highest seq and head ids;
 // the next run re-checks only those heads and what came after them, so it
-// costs in proportion to what arrived. Signatures are checked on all cores,
+// costs in proportion to what arrived (a ledger open read-only writes no
+// checkpoint). Signatures are checked on all cores,
 // each worker decoding a signer's key once and, for keys with many
 // entries, using a table of its multiples (see decodedKey): the same
-// decision as crypto/ed25519 at about half the cost.
+// decision as crypto/ed25519 at about half the cost. [VerifyEntries] checks
+// a batch of entries not yet stored the same way.
 //
 // # Import
 //
 // [Ledger.Import] reads JSON Lines envelopes ({"payload": base64,
-// "signature": base64}), checks each line's signature, seq order and prev
-// link, and applies nothing from a file with a bad line. New entries are
+// "signature": base64}), checks each line's signature and the chain rules,
+// and applies nothing from a file with a bad line. New entries are
 // staged while later lines are still being checked and committed by one
-// synced write; a failed import, or the next [Open] after a crash, removes
+// synced write; a failed import, or the next open after a crash, removes
 // what was staged.
 package ledger

@@ -12,6 +12,8 @@ var (
 	ErrLocked       = errors.New("ledger is in use by another signoff process")
 	ErrTampered     = errors.New("ledger does not verify")
 	ErrEquivocation = errors.New("equivocation: two entries with the same feed and seq")
+	ErrNoLedger     = errors.New("no ledger")
+	ErrReadOnly     = errors.New("ledger is open read-only")
 )
 
 // An EntryError says which entry is bad and why.

@@ -97,6 +97,9 @@ type ImportOptions struct {
 // removes what it staged, and so does the next [Open] after a crash. The
 // import is durable when Import returns.
 func (l *Ledger) Import(r io.Reader, opts ImportOptions) (*ImportResult, error) {
+	if err := l.writable(); err != nil {
+		return nil, err
+	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(int) {}

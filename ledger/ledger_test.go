@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -133,4 +134,16 @@ func TestSecondOpenIsLocked(t *testing.T) {
 		t.Fatalf("second Open: %v, want ErrLocked", err)
 	}
 	t.Log(err)
+}
+
+// ciRace reports whether the test binary was built with -race.
+func ciRace() bool {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-race" {
+				return s.Value == "true"
+			}
+		}
+	}
+	return false
 }

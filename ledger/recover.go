@@ -3,23 +3,30 @@ package ledger
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 )
 
-// recoverImport sets l.arrivals to the committed count, recording it if
-// the ledger has none yet, and removes what an import that was cut off had
-// staged beyond it.
-func (l *Ledger) recoverImport() error {
-	var last, committed uint64
-	haveCommitted := false
+// arrivalCounts is what the store says of the entries that arrived: the
+// highest arrival number, the committed count (which a ledger from before
+// it was kept lacks) and whether an import left blobs staged.
+type arrivalCounts struct {
+	last, committed uint64
+	haveCommitted   bool
+	stagedBlobs     bool
+}
+
+func (l *Ledger) arrivalState() (arrivalCounts, error) {
+	var as arrivalCounts
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{pArrival}})
 		defer it.Close()
 		it.Seek(u64Key(pArrival, ^uint64(0)))
 		if it.Valid() {
-			last = binary.BigEndian.Uint64(it.Item().Key()[1:])
+			as.last = binary.BigEndian.Uint64(it.Item().Key()[1:])
 		}
+		as.stagedBlobs = hasPrefix(txn, []byte{pBlobStaged})
 		item, err := txn.Get(committedKey)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -30,33 +37,49 @@ func (l *Ledger) recoverImport() error {
 			if len(v) != 8 {
 				return errors.New("committed entry count is corrupt")
 			}
-			committed, haveCommitted = binary.BigEndian.Uint64(v), true
+			as.committed, as.haveCommitted = binary.BigEndian.Uint64(v), true
 			return nil
 		})
 	})
+	return as, err
+}
+
+// needsRecovery says what [Ledger.recoverImport] has to do, or "" if nothing.
+func (as arrivalCounts) needsRecovery() string {
+	switch {
+	case !as.haveCommitted:
+		return "it was written before signoff kept its committed entry count"
+	case as.last > as.committed:
+		return fmt.Sprintf("an import was cut off after staging %d entries", as.last-as.committed)
+	case as.stagedBlobs:
+		return "an import was cut off after staging blobs"
+	}
+	return ""
+}
+
+// recoverImport sets l.arrivals to the committed count, recording it if
+// the ledger has none yet, and removes what an import that was cut off had
+// staged beyond it.
+func (l *Ledger) recoverImport() error {
+	as, err := l.arrivalState()
 	if err != nil {
 		return err
 	}
-	if !haveCommitted {
+	if !as.haveCommitted {
 		// A ledger from before the count was kept: everything in it was
 		// committed. Record that, so that an import cut off from now on
 		// is told from committed entries.
-		committed = last
+		as.committed = as.last
 		err := l.db.Update(func(txn *badger.Txn) error {
-			return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, committed))
+			return txn.Set(committedKey, binary.BigEndian.AppendUint64(nil, as.committed))
 		})
 		if err != nil {
 			return err
 		}
 	}
-	l.arrivals = committed
-	staged := false
-	l.db.View(func(txn *badger.Txn) error {
-		staged = hasPrefix(txn, []byte{pBlobStaged})
-		return nil
-	})
-	if last > committed || staged {
-		return l.rollback(committed)
+	l.arrivals = as.committed
+	if as.last > as.committed || as.stagedBlobs {
+		return l.rollback(as.committed)
 	}
 	return nil
 }

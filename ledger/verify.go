@@ -37,8 +37,9 @@ type Report struct {
 	Problems      []*EntryError
 	BadEntries    int
 	Equivocations []Equivocation
-	// Checkpoint says whether a checkpoint was used ("used"), not used and
-	// why, and whether a new one was written.
+	// CheckpointUsed says whether a checkpoint spared entries a check;
+	// CheckpointNote, when none did, why; CheckpointWritten, whether this
+	// run wrote a new one (never on a ledger open read-only).
 	CheckpointUsed    bool
 	CheckpointNote    string
 	CheckpointWritten bool
@@ -105,8 +106,9 @@ type verifyJob struct {
 // Verify checks every entry's signature, id, seq and prev link, and looks
 // for equivocation. Unless opts.Full, entries that the last checkpoint
 // proved are not checked again; only the checkpointed heads are re-read. A
-// clean run writes a new checkpoint. The returned error is for failures to
-// read the store; what is wrong with the entries is in the report.
+// clean run writes a new checkpoint, unless the ledger is open read-only
+// (see [OpenReadOnly]). The returned error is for failures to read the
+// store; what is wrong with the entries is in the report.
 func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	r := &Report{}
 	var ck *checkpoint
@@ -283,7 +285,7 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (*Report, error
 			r.Problems = append(r.Problems, e)
 		}
 	}
-	if r.OK() {
+	if r.OK() && !l.readOnly {
 		if err := l.writeCheckpoint(r); err != nil {
 			return nil, err
 		}
@@ -484,6 +486,9 @@ func (l *Ledger) loadCheckpoint() (*checkpoint, error) {
 	if err != nil || raw == nil {
 		return nil, err
 	}
+	if l.ckKey == nil {
+		return nil, errors.New("the ledger has no checkpoint key to check it with")
+	}
 	if len(raw) < ed25519.SignatureSize {
 		return nil, errors.New("checkpoint is truncated")
 	}
@@ -509,6 +514,9 @@ func (l *Ledger) loadCheckpoint() (*checkpoint, error) {
 // writeCheckpoint records what a clean verification proved, signed with
 // the ledger's checkpoint key, and syncs it.
 func (l *Ledger) writeCheckpoint(r *Report) error {
+	if err := l.writable(); err != nil {
+		return err
+	}
 	ck := checkpoint{Time: time.Now().UTC(), Entries: r.Checked + r.Skipped}
 	for _, fs := range r.Feeds {
 		cf := checkpointFeed{Feed: fs.Feed.String(), Seq: fs.Entries}
