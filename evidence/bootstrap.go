@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -20,10 +21,12 @@ type Interval struct {
 	Undefined string
 }
 
-// Seed derives the bootstrap seed from a bundle digest, so that every
-// machine computes the same intervals for the same bundle.
-func Seed(digest string) [2]uint64 {
-	h := sha256.Sum256([]byte("signoff bootstrap v1\n" + digest))
+// Seed derives a bootstrap seed from the digests of the data an interval
+// resamples (a predictions file's sha256, or both files' for a paired
+// interval), so that every machine computes the same intervals for the
+// same data, and editing any other file of the bundle moves none of them.
+func Seed(data ...string) [2]uint64 {
+	h := sha256.Sum256([]byte("signoff bootstrap v2\n" + strings.Join(data, "\n")))
 	return [2]uint64{binary.LittleEndian.Uint64(h[:8]), binary.LittleEndian.Uint64(h[8:16])}
 }
 

@@ -325,6 +325,24 @@ type Status struct {
 // Intact reports whether the bundle is as it was sealed.
 func (s *Status) Intact() bool { return s.SealedDigest != "" && s.Digest == s.SealedDigest }
 
+// Changed names the files that are not as sealed ("card.md changed",
+// "rollback.md missing"), or, for a bundle never sealed, says so.
+func (s *Status) Changed() []string {
+	if s.SealedDigest == "" {
+		return []string{"not sealed"}
+	}
+	var out []string
+	for _, f := range s.Files {
+		if f.Status != "sealed" {
+			out = append(out, f.Path+" "+f.Status)
+		}
+	}
+	if len(out) == 0 && !s.Intact() {
+		out = append(out, LockName+" does not match the files")
+	}
+	return out
+}
+
 // Check recomputes the bundle's lock and compares it with bundle.lock. A
 // file that is not there shows as missing; a file that cannot be read
 // safely is an error.

@@ -2,9 +2,12 @@ package evidence
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 
@@ -166,10 +169,11 @@ type FairnessJSON struct {
 
 // Evaluate computes the bundle's report. Metrics come from the metrics
 // files and, where the manifest names predictions, from the rows, with
-// bootstrap intervals seeded by digest; computed values take precedence
-// over reported ones of the same name. Fairness comes from the
-// candidate's predictions.
-func (b *Bundle) Evaluate(digest string) (*Report, error) {
+// bootstrap intervals seeded by the bytes of the rows they resample (see
+// [Seed]); computed values take precedence over reported ones of the
+// same name. Fairness comes from the candidate's predictions. The report
+// is a pure function of the bundle's files.
+func (b *Bundle) Evaluate() (*Report, error) {
 	m := b.Manifest
 	r := &Report{
 		Metrics:  Metrics{Candidate: map[string]Metric{}, Baseline: map[string]Metric{}, Diff: map[string]Diff{}},
@@ -209,10 +213,10 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 	if err := load(m.Metrics.Baseline, r.Metrics.Baseline); err != nil {
 		return nil, err
 	}
-	seed := Seed(digest)
 	var candRows, baseRows *Rows
+	var candSum, baseSum string // the predictions files' sha256
 	if p := m.Predictions; p != nil {
-		compute := func(file string, into map[string]Metric, fair bool, keep **Rows) error {
+		compute := func(file string, into map[string]Metric, fair bool, keep **Rows, sum *string) error {
 			if file == "" {
 				return nil
 			}
@@ -221,11 +225,16 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 				return err
 			}
 			defer f.Close()
-			rows, err := ReadPredictions(f, file, p)
+			h := sha256.New()
+			rows, err := ReadPredictions(io.TeeReader(f, h), file, p)
 			if err != nil {
 				return err
 			}
-			*keep = rows
+			if _, err := io.Copy(h, f); err != nil { // what the reader left
+				return err
+			}
+			*keep, *sum = rows, "sha256:"+hex.EncodeToString(h.Sum(nil))
+			seed := Seed(*sum)
 			var point map[string]Value
 			var cis map[string]Interval
 			if p.Task == "regression" {
@@ -258,10 +267,10 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 			}
 			return nil
 		}
-		if err := compute(p.Candidate, r.Metrics.Candidate, true, &candRows); err != nil {
+		if err := compute(p.Candidate, r.Metrics.Candidate, true, &candRows, &candSum); err != nil {
 			return nil, err
 		}
-		if err := compute(p.Baseline, r.Metrics.Baseline, false, &baseRows); err != nil {
+		if err := compute(p.Baseline, r.Metrics.Baseline, false, &baseRows, &baseSum); err != nil {
 			return nil, err
 		}
 	}
@@ -276,7 +285,7 @@ func (b *Bundle) Evaluate(digest string) (*Report, error) {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%d rows have an id in only one of the prediction files: left out of the paired comparison", dropped))
 		}
 		pairs = len(c.Labels)
-		paired = PairedIntervals(c, b, seed, Resamples)
+		paired = PairedIntervals(c, b, Seed(candSum, baseSum), Resamples)
 	}
 	var names []string
 	for k := range r.Metrics.Candidate {

@@ -61,7 +61,7 @@ func TestEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	r, err := b.Evaluate("sha256:test")
+	r, err := b.Evaluate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestEvaluate(t *testing.T) {
 	if f.Groups["F"].N != 5 || !near(f.Groups["F"].SelectionRate.V, 0.4) || !near(f.Groups["M"].SelectionRate.V, 0.8) || !near(f.DisparateImpact.V, 0.5) {
 		t.Fatalf("fairness %+v", f)
 	}
-	again, _ := b.Evaluate("sha256:test")
+	again, _ := b.Evaluate()
 	if *again.Metrics.Candidate["roc_auc"].CI != *c.CI {
 		t.Fatal("intervals differ between runs")
 	}
@@ -148,7 +148,7 @@ func TestEvaluateRegression(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	r, err := b.Evaluate("sha256:r")
+	r, err := b.Evaluate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,14 +213,18 @@ func (fx *verifyFixture) close() {
 // judge does what signoff verify --model M --version 1 does: find the
 // version's bundle, then judge it.
 func (fx *verifyFixture) judge(l *ledger.Ledger) (*Verdict, error) {
-	digest, err := FindBundle(l, fx.model, "1", "production", nil, fx.at)
+	trust, err := LoadTrust(l, fx.anchor, fx.at)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := FindBundle(l, fx.model, "1", "production", trust, fx.at)
 	if err != nil {
 		return nil, err
 	}
 	if digest != fx.digest {
 		return nil, fmt.Errorf("FindBundle found %s, want %s", digest, fx.digest)
 	}
-	return Judge(l, Query{Bundle: digest, To: "production", At: fx.at, Anchor: fx.anchor})
+	return Judge(l, Query{Bundle: digest, To: "production", At: fx.at, Anchor: fx.anchor, Trust: trust})
 }
 
 // buildVerifyFixture builds, under dir, a big ledger of subjects ×
@@ -326,7 +330,7 @@ tiers:
 		tb.Fatalf("Seal locked the bundle as\n%s\nbut the fixture locks bundles in memory as\n%s", lock.Bytes(), verifyLock(verifyBundleFiles(target)).Bytes())
 	}
 	fx.digest = lock.Digest()
-	report, err := bundle.Evaluate(fx.digest)
+	report, err := bundle.Evaluate()
 	if err != nil {
 		tb.Fatal(err)
 	}

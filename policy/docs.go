@@ -58,9 +58,6 @@ type Emergency struct {
 	ReviewRoles []string `yaml:"review_roles" json:"review_roles,omitempty"`
 }
 
-// Review sections a policy may require an approver to open.
-var reviewSections = []string{"overview", "card", "metrics", "fairness", "evidence", "history"}
-
 // Duration is a length of time written as Go writes durations ("720h",
 // "90m") or in days ("30d").
 type Duration time.Duration
@@ -122,9 +119,9 @@ func (t *Transition) check() error {
 			return fmt.Errorf("require[%d]: count must be 1 to 100", i)
 		}
 	}
-	for _, s := range t.RequireReviewOf {
-		if !slices.Contains(reviewSections, s) {
-			return fmt.Errorf("require_review_of: %q is not one of %s", s, strings.Join(reviewSections, ", "))
+	for i, r := range t.RequireReviewOf {
+		if slices.ContainsFunc(t.RequireReviewOf[:i], func(o ReviewRequirement) bool { return o.Section == r.Section }) {
+			return fmt.Errorf("require_review_of: %s is named twice", r.Section)
 		}
 	}
 	if e := t.Emergency; e != nil {

@@ -285,7 +285,7 @@ func (g *Gate) evidenceGate(m *evidence.Manifest) Result {
 		res.Observed = evidence.Value{Undefined: "missing"}
 		return res
 	}
-	res.Status, res.Reason, res.Observed = Pass, g.Evidence+" present (and sealed with the bundle)", evidence.Value{V: 1}
+	res.Status, res.Reason, res.Observed = Pass, g.Evidence+" present", evidence.Value{V: 1}
 	return res
 }
 

@@ -55,7 +55,7 @@ type Transition struct {
 	Require            []Requirement       `yaml:"require"`
 	SeparationOfDuties *SeparationOfDuties `yaml:"separation_of_duties"`
 	ApprovalValidFor   Duration            `yaml:"approval_valid_for"`
-	RequireReviewOf    []string            `yaml:"require_review_of"`
+	RequireReviewOf    []ReviewRequirement `yaml:"require_review_of"`
 	Gates              []Gate              `yaml:"gates"`
 	Emergency          *Emergency          `yaml:"emergency"`
 }

@@ -174,8 +174,8 @@ func (b *Body) check(kind string) error {
 			return errors.New("a decision gives a reason")
 		}
 		for _, r := range b.Reviewed {
-			if !slices.Contains(reviewSections, r.Section) || r.Seconds < 0 {
-				return fmt.Errorf("reviewed section %q is not one of %s", r.Section, strings.Join(reviewSections, ", "))
+			if !slices.Contains(Sections, r.Section) || r.Seconds < 0 {
+				return fmt.Errorf("reviewed section %q is not one of %s", r.Section, strings.Join(Sections, ", "))
 			}
 		}
 	case KindEmergency:

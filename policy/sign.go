@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -103,13 +104,11 @@ type RequestResult struct {
 
 // Request signs s's request to move the bundle b to its manifest's next
 // stage: the subject, the gate results by the policy in force, and the
-// bundle's evidence files, carried in the ledger as blobs. report is the
-// bundle's evaluated evidence.
-func Request(l *ledger.Ledger, s ledger.Signer, b *evidence.Bundle, report *evidence.Report, anchor string, now time.Time) (*RequestResult, error) {
-	st, err := b.Check()
-	if err != nil {
-		return nil, err
-	}
+// bundle's evidence files, carried in the ledger as blobs. st is what
+// b.Check said of it, report its evaluated evidence. A request for a
+// subject already requested and still open is refused: a second adds
+// nothing but a second "requested by".
+func Request(l *ledger.Ledger, s ledger.Signer, b *evidence.Bundle, st *evidence.Status, report *evidence.Report, anchor string, now time.Time) (*RequestResult, error) {
 	if !st.Intact() {
 		return nil, fmt.Errorf("%s is not as sealed: seal it (signoff bundle seal %s) and check it (signoff bundle show %s) first", b.Dir, b.Dir, b.Dir)
 	}
@@ -121,22 +120,30 @@ func Request(l *ledger.Ledger, s ledger.Signer, b *evidence.Bundle, report *evid
 	if err != nil {
 		return nil, err
 	}
-	if m, _, why := t.Standing(probe(s, now), now); why != "" {
-		return nil, fmt.Errorf("you cannot request: %s", why)
-	} else if m == nil {
-		return nil, errors.New("you are not in the keyring")
+	if err := mayAct(t, s, now, ""); err != nil {
+		return nil, fmt.Errorf("you cannot request: %w", err)
 	}
 	m := b.Manifest
 	tr, err := pol.Doc.Policy.TransitionFor(m.RiskTier, m.Transition.String())
 	if err != nil {
 		return nil, err
 	}
+	subj := subjectOfManifest(m, st.Digest)
+	open, err := openRequests(l, t, now, VersionSubject(m.Model, m.Version))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range open {
+		if o.Subject == subj {
+			return nil, fmt.Errorf("%w: %s requested %s at %s (entry %s), and it is still open; its reviewers see that request", ErrAlreadyRequested,
+				o.Requested.Identity, subj, o.Requested.Time.Format(time.RFC3339), inert.Digest(o.Requested.Entry))
+		}
+	}
 	results := Evaluate(tr.Gates, m, report)
 	files, err := CarryEvidence(l, b, lock)
 	if err != nil {
 		return nil, err
 	}
-	subj := subjectOfManifest(m, st.Digest)
 	body := &Body{Subject: &subj, Tier: m.RiskTier, Change: m.Change, Authors: m.Authors, Evidence: files,
 		Policy: pol.Digest, Gates: GateDigest(results), Results: results}
 	e, err := l.AppendSubject(s, KindRequest, indexOf(KindRequest, subj), body.Marshal(), now)
@@ -145,6 +152,14 @@ func Request(l *ledger.Ledger, s ledger.Signer, b *evidence.Bundle, report *evid
 	}
 	return &RequestResult{Entry: e, Subject: subj, Results: results, Files: len(files)}, nil
 }
+
+// Errors of signing records that would not do what their signer means.
+var (
+	// ErrAlreadyRequested: the subject has an open request already.
+	ErrAlreadyRequested = errors.New("already requested")
+	// ErrWouldNotCount: the verdict would not count the approval.
+	ErrWouldNotCount = errors.New("this approval would not count")
+)
 
 // probe is an entry-shaped stand-in for a record s is about to sign at
 // now, to ask the keyring about s before signing.
@@ -164,9 +179,12 @@ type Decision struct {
 }
 
 // Decide signs s's decision. It refuses a decision the keyring in force
-// would not count: s must be a member holding the role. The body binds
-// the policy digest and keyring version in force and the digest of the
-// gate results seen.
+// would not count (s must be a member holding the role), and an approval
+// the verdict would not count, saying why ([ErrWouldNotCount]): the
+// verdict's own rules are asked, with the approval as it would be signed,
+// so the CLI and the console cannot sign what [Judge] then ignores. The
+// body binds the policy digest and keyring version in force and the
+// digest of the gate results seen.
 func Decide(l *ledger.Ledger, s ledger.Signer, d Decision, anchor string, now time.Time) (*ledger.Entry, error) {
 	if !slices.Contains([]string{Approve, Reject, RequestChanges}, d.Verdict) {
 		return nil, fmt.Errorf("verdict %q is not approve, reject or request-changes", d.Verdict)
@@ -185,6 +203,20 @@ func Decide(l *ledger.Ledger, s ledger.Signer, d Decision, anchor string, now ti
 		Policy: pol.Digest, Keyring: kr.Version, Gates: GateDigest(d.Gates), Reviewed: d.Reviewed}
 	if err := b.check(KindDecision); err != nil {
 		return nil, err
+	}
+	if d.Verdict == Approve {
+		p := &Record{Entry: probe(s, now), Body: b}
+		p.Entry.Kind, p.Entry.Subject, p.Entry.ID = KindDecision, d.Subject.Bundle, ProspectiveID
+		v, err := Judge(l, Query{Bundle: d.Subject.Bundle, To: d.Subject.To, At: now, Trust: t, Quick: true, Prospective: p})
+		if err != nil {
+			return nil, err
+		}
+		if len(v.Requests) == 0 {
+			return nil, fmt.Errorf("%w: no one in the keyring has requested %s, so there is nothing to approve yet (the owner runs signoff request)", ErrWouldNotCount, d.Subject)
+		}
+		if x, ok := v.Excluded(ProspectiveID); ok {
+			return nil, fmt.Errorf("%w: %s %s", ErrWouldNotCount, x.Identity, x.Why)
+		}
 	}
 	return l.AppendSubject(s, KindDecision, d.Subject.Bundle, b.Marshal(), now)
 }
@@ -231,45 +263,24 @@ func Sign(l *ledger.Ledger, s ledger.Signer, n Note, anchor string, now time.Tim
 }
 
 // FindBundle returns the bundle of the latest request to move model
-// version to stage to ("" for any stage). It reads only that version's
-// requests, and counts only those whose signature verifies and, if trust
-// is given, whose signer the keyring in force gave standing (judged as of
-// at).
-func FindBundle(l *ledger.Ledger, model, version, to string, trust *Trust, at time.Time) (string, error) {
-	found := ""
-	err := l.Entries(ledger.Query{Subject: VersionSubject(model, version), Kind: KindRequest}, func(e *ledger.Entry) error {
-		if e.Time.After(at) {
-			return nil
-		}
-		if err := checkEntry(e); err != nil {
-			return err
-		}
-		r, err := ReadRecord(e)
-		if err != nil {
-			return nil
-		}
-		s := r.Body.Subject
-		if s.Model != model || s.Version != version || to != "" && s.To != to {
-			return nil
-		}
-		if trust != nil {
-			if _, _, why := trust.Standing(e, at); why != "" {
-				return nil
-			}
-		}
-		if forks, err := l.Forks(e.Feed); err != nil {
-			return err
-		} else if len(forks) > 0 {
-			return nil // a key that signed two histories is not believed
-		}
-		found = s.Bundle
-		return ledger.ErrStop // newest first
-	})
+// version to stage to ("" for any stage) whose signer counts at at (see
+// [Trust.Counts]). It reads only that version's requests. A version the
+// ledger holds no request for gives an error wrapping
+// [ErrUnknownSubject] that names the versions it does hold.
+func FindBundle(l *ledger.Ledger, model, version, to string, t *Trust, at time.Time) (string, error) {
+	recs, err := t.records(l, ledger.Query{Subject: VersionSubject(model, version), Kind: KindRequest}, at)
 	if err != nil {
 		return "", err
 	}
+	found := ""
+	for _, c := range recs {
+		s := c.r.Body.Subject
+		if s.Model == model && s.Version == version && (to == "" || s.To == to) {
+			found = s.Bundle // the latest wins
+		}
+	}
 	if found == "" {
-		return "", fmt.Errorf("%w: no request for %s %s to %s", ErrUnknownSubject, model, version, cmp.Or(to, "any stage"))
+		return "", fmt.Errorf("%w: no request for %s %s to %s%s", ErrUnknownSubject, model, version, cmp.Or(to, "any stage"), t.versionsHint(l, model, at))
 	}
 	return found, nil
 }
@@ -294,7 +305,7 @@ func GateResults(l *ledger.Ledger, b *evidence.Bundle, digest, anchor string, no
 	if err != nil {
 		return nil, err
 	}
-	report, err := b.Evaluate(digest)
+	report, err := b.Evaluate()
 	if err != nil {
 		return nil, err
 	}

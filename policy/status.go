@@ -2,6 +2,7 @@ package policy
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -9,123 +10,154 @@ import (
 	"github.com/signoff-dev/signoff/ledger"
 )
 
-// VersionStatus is one model version in the registry view: its current
-// stage and the requests still open.
+// VersionStatus is one model version in the registry view: the stage it
+// is at and why, and the requests still open.
 type VersionStatus struct {
-	Model      string           `json:"model"`
-	Version    string           `json:"version"`
-	Stage      string           `json:"stage"` // the last stage promoted to; "draft" if none
-	Bundle     string           `json:"bundle,omitempty"`
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	Stage   string `json:"stage"`
+	// StageWhy says which record the stage follows from.
+	StageWhy   string           `json:"stage_why"`
+	Bundle     string           `json:"bundle,omitempty"` // the bundle promoted last
 	Since      *time.Time       `json:"since,omitempty"`
 	Deprecated *Decided         `json:"deprecated,omitempty"`
 	Restricted *Decided         `json:"restricted,omitempty"`
 	Pending    []PendingRequest `json:"pending"`
 }
 
-// PendingRequest is a promotion requested and not yet recorded, with the
-// decisions signed about it so far.
+// PendingRequest is an open request (see [OpenRequests]) with where its
+// sign-offs stand, by the same verdict [Judge] gives, with the gates as
+// the request recorded them.
 type PendingRequest struct {
-	Subject   Subject   `json:"subject"`
-	Requested Signer    `json:"requested"`
-	Approvals int       `json:"approvals"`
-	Rejection int       `json:"rejections"`
-	Changes   int       `json:"changes_requested"`
-	Decisions []Decided `json:"decisions"`
+	Subject   Subject  `json:"subject"`
+	Requested Signer   `json:"requested"`
+	Again     []Signer `json:"again,omitempty"`
+	// The decisions that stand (each person's latest), and how many of
+	// each verdict they give.
+	Decisions  []Decided `json:"decisions"`
+	Approvals  int       `json:"approvals"`
+	Rejections int       `json:"rejections"`
+	Changes    int       `json:"changes_requested"`
+	Superseded int       `json:"superseded,omitempty"`
+	// SignedOff says every sign-off the policy requires is in and the
+	// gates the request recorded pass: signoff verify re-evaluates the
+	// gates and decides. Reasons say what stands in the way otherwise.
+	SignedOff bool     `json:"signed_off"`
+	Reasons   []string `json:"reasons"`
 }
 
-// Status derives the registry view from the ledger's requests, decisions,
-// promotions, restrictions and deprecations. It shows what is signed; it
-// does not judge quorum or gates (see [Judge]).
-func Status(l *ledger.Ledger) ([]*VersionStatus, error) {
+// Status derives the registry view at at from the records whose signers
+// count (see [Trust.Counts]): promotions, deprecations and restrictions
+// give each version its stage, and [OpenRequests] its pending requests,
+// each judged by a quick [Judge].
+func Status(l *ledger.Ledger, t *Trust, at time.Time) ([]*VersionStatus, error) {
 	versions := map[[2]string]*VersionStatus{}
 	get := func(s *Subject) *VersionStatus {
 		k := [2]string{s.Model, s.Version}
 		v := versions[k]
 		if v == nil {
-			v = &VersionStatus{Model: s.Model, Version: s.Version, Stage: "draft", Pending: []PendingRequest{}}
+			v = &VersionStatus{Model: s.Model, Version: s.Version, Pending: []PendingRequest{}}
 			versions[k] = v
 		}
 		return v
 	}
-	read := func(kind string) ([]*Record, error) {
-		var out []*Record
-		err := l.Entries(ledger.Query{Kind: kind}, func(e *ledger.Entry) error {
-			if r, err := ReadRecord(e); err == nil {
-				out = append(out, r)
-			}
-			return nil
-		})
-		slices.SortFunc(out, byTime)
-		return out, err
-	}
-	signer := func(r *Record, role string) Signer {
-		return Signer{Identity: r.Entry.Identity, Role: role, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
-	}
-	// Promotions, restrictions and deprecations, in the order signed.
-	promoted := map[Subject]bool{}
-	var events []*Record
+	var events []counted
 	for _, kind := range []string{KindPromote, KindRestrict, KindDeprecate} {
-		recs, err := read(kind)
+		recs, err := t.records(l, ledger.Query{Kind: kind}, at)
 		if err != nil {
 			return nil, err
 		}
 		events = append(events, recs...)
 	}
-	slices.SortFunc(events, byTime)
-	for _, r := range events {
-		s := r.Body.Subject
-		v := get(s)
-		d := &Decided{Signer: signer(r, r.Body.Role), Reason: r.Body.Reason, Ticket: r.Body.Ticket}
-		switch r.Entry.Kind {
-		case KindPromote:
-			promoted[*s] = true
-			t := r.Entry.Time.UTC()
-			v.Stage, v.Bundle, v.Since, v.Restricted = s.To, s.Bundle, &t, nil
-		case KindRestrict:
-			v.Restricted = d
-		case KindDeprecate:
-			v.Deprecated, v.Stage = d, "deprecated"
-		}
+	slices.SortFunc(events, func(a, b counted) int { return byTime(a.r, b.r) })
+	byVersion := map[[2]string][]counted{}
+	for _, c := range events {
+		s := c.r.Body.Subject
+		get(s)
+		byVersion[[2]string{s.Model, s.Version}] = append(byVersion[[2]string{s.Model, s.Version}], c)
 	}
-	requests, err := read(KindRequest)
+	open, err := OpenRequests(l, t, at)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range requests {
-		s := *r.Body.Subject
-		v := get(&s)
-		if promoted[s] || v.Deprecated != nil || slices.ContainsFunc(v.Pending, func(p PendingRequest) bool { return p.Subject == s }) {
-			continue
-		}
-		p := PendingRequest{Subject: s, Requested: signer(r, ""), Decisions: []Decided{}}
-		err := l.Entries(ledger.Query{Subject: s.Bundle, Kind: KindDecision}, func(e *ledger.Entry) error {
-			d, err := ReadRecord(e)
-			if err != nil || *d.Body.Subject != s {
-				return nil
-			}
-			p.Decisions = append(p.Decisions, Decided{Signer: signer(d, d.Body.Role), Verdict: d.Body.Verdict, Reason: d.Body.Reason, Ticket: d.Body.Ticket})
-			switch d.Body.Verdict {
-			case Approve:
-				p.Approvals++
-			case Reject:
-				p.Rejection++
-			default:
-				p.Changes++
-			}
-			return nil
-		})
+	requested := map[[2]string][]OpenRequest{}
+	for _, o := range open {
+		k := [2]string{o.Subject.Model, o.Subject.Version}
+		requested[k] = append(requested[k], o)
+		v := get(&o.Subject)
+		p, err := pending(l, t, o, at)
 		if err != nil {
 			return nil, err
 		}
-		slices.SortFunc(p.Decisions, func(a, b Decided) int { return a.Time.Compare(b.Time) })
 		v.Pending = append(v.Pending, p)
 	}
 	out := make([]*VersionStatus, 0, len(versions))
-	for _, v := range versions {
+	for k, v := range versions {
+		stageOf(v, byVersion[k], requested[k])
 		out = append(out, v)
 	}
 	slices.SortFunc(out, func(a, b *VersionStatus) int {
 		return cmp.Or(strings.Compare(a.Model, b.Model), strings.Compare(a.Version, b.Version))
 	})
 	return out, nil
+}
+
+// pending judges an open request for the registry.
+func pending(l *ledger.Ledger, t *Trust, o OpenRequest, at time.Time) (PendingRequest, error) {
+	p := PendingRequest{Subject: o.Subject, Requested: o.Requested, Again: o.Again, Decisions: []Decided{}, Reasons: []string{}}
+	v, err := Judge(l, Query{Bundle: o.Subject.Bundle, To: o.Subject.To, At: at, Trust: t, Quick: true})
+	if err != nil {
+		return p, err
+	}
+	p.Decisions, p.Superseded, p.Reasons = v.Decisions, v.Superseded, v.Reasons
+	p.SignedOff = len(v.Reasons) == 0
+	for _, d := range v.Decisions {
+		switch d.Verdict {
+		case Approve:
+			p.Approvals++
+		case Reject:
+			p.Rejections++
+		default:
+			p.Changes++
+		}
+	}
+	return p, nil
+}
+
+// stageOf sets v's stage, and says why, from the version's promotions,
+// restrictions and deprecation in signing order, and its open requests:
+// the last promotion's stage; deprecated once deprecated; with no
+// promotion, the stage its open request says it moves from; else draft.
+func stageOf(v *VersionStatus, events []counted, open []OpenRequest) {
+	v.Stage, v.StageWhy = "draft", "no promotion or request is recorded"
+	promoted := false
+	for _, c := range events {
+		r := c.r
+		d := &Decided{Signer: c.signer(r, r.Body.Role), Reason: r.Body.Reason, Ticket: r.Body.Ticket}
+		switch r.Entry.Kind {
+		case KindPromote:
+			t := r.Entry.Time.UTC()
+			v.Stage, v.Bundle, v.Since, v.Restricted, promoted = r.Body.Subject.To, r.Body.Subject.Bundle, &t, nil, true
+			v.StageWhy = fmt.Sprintf("promoted to %s by %s at %s (entry %s)", v.Stage, d.Identity, t.Format(time.RFC3339), r.Entry.ID.Short())
+		case KindRestrict:
+			v.Restricted = d
+		case KindDeprecate:
+			v.Deprecated, v.Stage = d, "deprecated"
+			v.StageWhy = fmt.Sprintf("deprecated by %s at %s (entry %s)", d.Identity, d.Time.Format(time.RFC3339), r.Entry.ID.Short())
+		}
+	}
+	if promoted || v.Deprecated != nil || len(open) == 0 {
+		return
+	}
+	o := open[0]
+	v.Stage = o.Subject.From
+	v.StageWhy = fmt.Sprintf("no promotion is recorded; %s's request of %s (entry %s) moves it from %s", o.Requested.Identity, o.Requested.Time.Format(time.RFC3339), shortEntry(o.Requested.Entry), o.Subject.From)
+}
+
+// shortEntry shortens an entry id as signoff log prints it.
+func shortEntry(id string) string {
+	if e, err := ledger.ParseID(id); err == nil {
+		return e.Short()
+	}
+	return id
 }

@@ -153,7 +153,7 @@ func (c *Reports) Evaluate(b *evidence.Bundle, digest string) (*evidence.Report,
 	if r != nil {
 		return r, nil
 	}
-	r, err := b.Evaluate(digest)
+	r, err := b.Evaluate()
 	if err != nil {
 		return nil, err
 	}

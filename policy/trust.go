@@ -36,11 +36,14 @@ var (
 // threshold are a conflict, which fails every verdict while that version
 // is in force.
 type Trust struct {
-	Anchor    string     `json:"anchor"` // the digest of the first root trusted
-	Roots     []*InForce `json:"roots"`
-	Keyrings  []*InForce `json:"keyrings"`
-	Policies  []*InForce `json:"policies"`
-	Pending   []*InForce `json:"pending,omitempty"` // adopted, not (yet) in force
+	Anchor   string     `json:"anchor"` // the digest of the first root trusted
+	Roots    []*InForce `json:"roots"`
+	Keyrings []*InForce `json:"keyrings"`
+	Policies []*InForce `json:"policies"`
+	Pending  []*InForce `json:"pending,omitempty"` // adopted, not (yet) in force
+	// Dead are documents adopted that can never come into force as they
+	// stand (their version cannot follow the one in force), each with why.
+	Dead      []*InForce `json:"never_in_force,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
 	Warnings  []string   `json:"warnings,omitempty"`
 
@@ -69,7 +72,9 @@ type InForce struct {
 	Digest   string    `json:"digest"`
 	Since    time.Time `json:"since,omitzero"`
 	Adopters []Signer  `json:"adopters"`
-	Doc      *Document `json:"-"`
+	// Why says why a document in [Trust.Dead] never comes into force.
+	Why string    `json:"why,omitempty"`
+	Doc *Document `json:"-"`
 
 	src     ledger.ID // an entry that carries the document's text
 	bad     bool      // the document could not be read
@@ -202,10 +207,10 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 
 // replay computes the history from the adoptions, with t.revoked.
 func (t *Trust) replay() {
-	t.Roots, t.Keyrings, t.Policies, t.Pending, t.Conflicts = nil, nil, nil, nil, nil
+	t.Roots, t.Keyrings, t.Policies, t.Pending, t.Dead, t.Conflicts = nil, nil, nil, nil, nil, nil
 	warnings := len(t.Warnings)
 	for _, d := range t.cands {
-		d.Since, d.Adopters, d.records = time.Time{}, nil, nil
+		d.Since, d.Adopters, d.records, d.Why = time.Time{}, nil, nil, ""
 	}
 	for _, a := range t.adoptions {
 		d := t.docs[a.Body.Digest]
@@ -229,11 +234,15 @@ func (t *Trust) replay() {
 		if !d.Since.IsZero() || d.bad {
 			continue
 		}
-		if root != nil && d.Kind != KindRoot && d.Version < t.current(d.Kind).Version && len(admins(root.Doc.Root, t.countable(d.records))) >= root.Doc.Root.Threshold {
-			t.warn("%s version %d (%s) was adopted while version %d was in force: versions only go up, so it is ignored", d.Kind, d.Version, inert.Digest(d.Digest), t.current(d.Kind).Version)
+		d.Adopters = signers(d.records, nil)
+		if why := NextVersion(t.current(d.Kind).Version, d.Kind, d.Version); why != "" {
+			d.Why = why
+			t.Dead = append(t.Dead, d)
+			if root != nil && len(admins(root.Doc.Root, t.countable(d.records))) >= root.Doc.Root.Threshold {
+				t.warn("%s version %d (%s) was adopted by the admins' threshold but never comes into force: %s", d.Kind, d.Version, inert.Digest(d.Digest), why)
+			}
 			continue
 		}
-		d.Adopters = signers(d.records, nil)
 		t.Pending = append(t.Pending, d)
 	}
 }
@@ -557,4 +566,48 @@ func (t *Trust) Standing(e *ledger.Entry, asOf time.Time) (*Member, *InForce, st
 		}
 	}
 	return m, k, ""
+}
+
+// NextVersion says why a document of kind and version cannot come into
+// force after version cur (0 for none), or "" if it can: versions of
+// each kind only go up, by exactly one, and the first is version 1.
+func NextVersion(cur int, kind string, version int) string {
+	switch {
+	case version == cur+1:
+		return ""
+	case cur == 0:
+		return fmt.Sprintf("no %s is in force yet, and the first must be version 1, not %d", kind, version)
+	case version <= cur:
+		return fmt.Sprintf("%s version %d is in force, and versions only go up: the next must be version %d, not %d", kind, cur, cur+1, version)
+	}
+	return fmt.Sprintf("%s version %d is in force, and versions go up by one: the next must be version %d, not %d", kind, cur, cur+1, version)
+}
+
+// ErrAlreadyInForce is returned by [Trust.CheckAdoption] for a document
+// that is in force already.
+var ErrAlreadyInForce = errors.New("already in force")
+
+// CheckAdoption says why adopting doc now could never bring it into force,
+// before anyone signs it: its version must follow the one in force (see
+// [NextVersion]), and a keyring or policy needs a root in force. t may be
+// nil when the ledger holds no root yet. A document in force already gives
+// [ErrAlreadyInForce].
+func (t *Trust) CheckAdoption(doc *Document) error {
+	if t == nil {
+		if doc.Kind != KindRoot {
+			return fmt.Errorf("no root is in force here, so no %s can be: adopt a root first (signoff init, or import a ledger that holds one)", doc.Kind)
+		}
+		if why := NextVersion(0, doc.Kind, doc.Version); why != "" {
+			return errors.New(why)
+		}
+		return nil
+	}
+	cur := t.current(doc.Kind)
+	if cur.Digest == doc.Digest {
+		return fmt.Errorf("%w: %s version %d %s, since %s", ErrAlreadyInForce, doc.Kind, doc.Version, doc.Digest, cur.Since.UTC().Format(time.RFC3339))
+	}
+	if why := NextVersion(cur.Version, doc.Kind, doc.Version); why != "" {
+		return errors.New(why)
+	}
+	return nil
 }

@@ -33,7 +33,7 @@ func ttRoot(version int, admins []ledger.Signer, extra string) string {
 func ttKeyring(version int, members map[string][]string, keys map[string][]ledger.Signer, extra string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "version: %d\nmembers:\n", version)
-	for _, id := range []string{"owner@example.com", "mo@example.com", "r1@example.com", "r2@example.com", "c1@example.com", "ops@example.com", "evil@example.com"} {
+	for _, id := range []string{"owner@example.com", "mo@example.com", "r1@example.com", "r2@example.com", "c1@example.com", "ops@example.com", "author@example.com", "both@example.com", "evil@example.com"} {
 		roles, ok := members[id]
 		if !ok {
 			continue
@@ -83,7 +83,7 @@ func (st *ttSetup) record(t *testing.T, id string, k int, kind, verdict, role st
 	b := &Body{Subject: &s, Reason: "because"}
 	switch kind {
 	case KindRequest:
-		b.Reason = ""
+		b.Reason, b.Tier, b.Change, b.Authors = "", "high", "standard", []string{"author@example.com"}
 	case KindDecision:
 		b.Verdict, b.Role = verdict, role
 	case KindEmergency:
@@ -253,7 +253,7 @@ func TestLowerVersionIgnored(t *testing.T) {
 	st.approveAll(t, st.day(3))
 	v := st.judge(t, st.day(4))
 	wantReason(t, v, true, "keyring version 1 (sha256:")
-	wantReason(t, v, true, "versions only go up, so it is ignored")
+	wantReason(t, v, true, "never comes into force: keyring version 2 is in force, and versions only go up")
 	if v.Keyring.Version != 2 {
 		t.Errorf("keyring in force: version %d, want 2", v.Keyring.Version)
 	}

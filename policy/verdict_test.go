@@ -270,6 +270,10 @@ func vtNormal(t testing.TB, v *Verdict) string {
 	for i := range c.Rejections {
 		c.Rejections[i].Entry = ""
 	}
+	c.Decisions = slices.Clone(v.Decisions)
+	for i := range c.Decisions {
+		c.Decisions[i].Entry = ""
+	}
 	if c.Restricted != nil {
 		r := *c.Restricted
 		r.Entry = ""

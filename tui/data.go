@@ -59,41 +59,19 @@ type Row struct {
 	search string
 }
 
-// loadQueue reads every open request: one row per bundle and stage asked
-// for that has not been promoted. Quorum comes from a quick verdict.
+// loadQueue reads every open request ([policy.OpenRequests], as signoff
+// status does) and judges each quickly, sending rows in batches.
 func loadQueue(ctx context.Context, l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batch func([]Row)) error {
-	promoted := map[policy.Subject]bool{}
-	err := l.Entries(ledger.Query{Kind: policy.KindPromote}, func(e *ledger.Entry) error {
-		if r, err := policy.ReadRecord(e); err == nil {
-			promoted[*r.Body.Subject] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	seen := map[policy.Subject]bool{}
-	var subjects []policy.Subject
-	err = l.Entries(ledger.Query{Kind: policy.KindRequest}, func(e *ledger.Entry) error {
-		r, err := policy.ReadRecord(e)
-		if err != nil || e.Time.After(now) {
-			return nil
-		}
-		s := *r.Body.Subject
-		if !seen[s] && !promoted[s] {
-			seen[s] = true
-			subjects = append(subjects, s)
-		}
-		return nil
-	})
+	open, err := policy.OpenRequests(l, trust, now)
 	if err != nil {
 		return err
 	}
 	rows := make([]Row, 0, 256)
-	for _, s := range subjects {
+	for _, o := range open {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s := o.Subject
 		v, err := policy.Judge(l, policy.Query{Bundle: s.Bundle, To: s.To, At: now, Anchor: trust.Anchor, Trust: trust, Quick: true})
 		if errors.Is(err, ledger.ErrTampered) {
 			return err

@@ -76,18 +76,25 @@ func (m *Model) openDecide() tea.Cmd {
 	return nil
 }
 
-// missingSections returns the sections the policy requires a reviewer to
-// open that the reader has not opened.
-func (m *Model) missingSections() []string {
-	var out []string
-	if t := m.rev.data.Transition; t != nil {
-		for _, s := range t.RequireReviewOf {
-			if !m.rev.opened[s] {
-				out = append(out, sectionTitles[s])
-			}
+// reviewed is what the reader has opened so far, and for how long: what
+// a decision records.
+func (m *Model) reviewed() []policy.Reviewed {
+	var out []policy.Reviewed
+	for _, s := range sections {
+		if m.rev.opened[s] {
+			out = append(out, policy.Reviewed{Section: s, Seconds: int64(m.rev.spent[s] / time.Second)})
 		}
 	}
 	return out
+}
+
+// missingSections says what the review lacks against the policy's
+// require_review_of (policy's own rule: the verdict asks the same).
+func (m *Model) missingSections() []string {
+	if t := m.rev.data.Transition; t != nil {
+		return t.ReviewShortfall(m.reviewed())
+	}
+	return nil
 }
 
 func (f *decideState) focus(fl field) tea.Cmd {
@@ -211,16 +218,11 @@ func (m *Model) sign() tea.Cmd {
 	}
 	if verdicts[f.verdict] == policy.Approve {
 		if missing := m.missingSections(); len(missing) > 0 {
-			f.err = "the policy asks you to open " + strings.Join(missing, ", ") + " before approving (esc goes back to the review)"
+			f.err = "the policy asks for more review before approving: " + strings.Join(missing, "; ") + " (esc goes back to the review)"
 			return nil
 		}
 	}
-	var reviewed []policy.Reviewed
-	for _, s := range sections {
-		if m.rev.opened[s] {
-			reviewed = append(reviewed, policy.Reviewed{Section: s, Seconds: int64(m.rev.spent[s] / time.Second)})
-		}
-	}
+	reviewed := m.reviewed()
 	d := policy.Decision{
 		Subject: m.rev.data.Verdict.Subject, Verdict: verdicts[f.verdict], Role: f.roles[f.role],
 		Reason: f.reason.Value(), Ticket: strings.TrimSpace(f.ticket.Value()), Gates: m.rev.data.Verdict.Gates, Reviewed: reviewed,
@@ -369,7 +371,7 @@ func (m *Model) decideView() string {
 	}
 	line("%s", m.th.Subtle.Render(truncate("opened: "+strings.Join(opened, "  "), m.width)))
 	if missing := m.missingSections(); len(missing) > 0 {
-		line("%s", m.th.Warn.Render(truncate("approval needs you to open: "+strings.Join(missing, ", "), m.width)))
+		line("%s", m.th.Warn.Render(truncate("approval needs more review: "+strings.Join(missing, "; "), m.width)))
 	}
 	switch {
 	case f.signing:

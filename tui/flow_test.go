@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func flowModel(t *testing.T) (*Model, string) {
 	}
 	th, _ := themes.Get("default")
 	return New(Options{LedgerDir: filepath.Join(dir, workspace.LedgerDir), Anchor: strings.TrimSpace(string(pin)),
-		KeyPath: filepath.Join(dir, workspace.KeyFile), Theme: th, Now: func() time.Time { return fixNow }}), dir
+		KeyPath: filepath.Join(dir, workspace.KeyFile), Theme: th, Now: ticking(fixNow)}), dir
 }
 
 func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
@@ -91,5 +92,17 @@ func TestFlowReject(t *testing.T) {
 	ds := decisions(t, dir)
 	if len(ds) != 1 || ds[0].Body.Verdict != policy.Reject || ds[0].Body.Subject.Model != "recommender" {
 		t.Fatalf("signed %+v", ds)
+	}
+}
+
+// ticking is a clock that moves on two seconds each time it is read, so
+// that a flow's sections are open for some time.
+func ticking(from time.Time) func() time.Time {
+	var mu sync.Mutex
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		from = from.Add(2 * time.Second)
+		return from
 	}
 }

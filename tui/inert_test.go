@@ -48,11 +48,14 @@ func TestHostileTextIsInert(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bundle.Close()
-	lock, err := bundle.Seal()
+	if _, err := bundle.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bundle.Check()
 	if err != nil {
 		t.Fatal(err)
 	}
-	report, err := bundle.Evaluate(lock.Digest())
+	report, err := bundle.Evaluate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +72,7 @@ func TestHostileTextIsInert(t *testing.T) {
 		}
 		return s
 	}
-	res, err := policy.Request(l, key("bob"), bundle, report, root, fixNow.Add(-30*time.Minute))
+	res, err := policy.Request(l, key("bob"), bundle, st, report, root, fixNow.Add(-30*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,8 +89,10 @@ func newTestIn(t testing.TB, dir string, w, h int, theme string) (*Model, string
 	if err != nil {
 		t.Fatal(err)
 	}
+	clk := &testClock{t: fixNow}
 	m := New(Options{LedgerDir: filepath.Join(dir, workspace.LedgerDir), Anchor: strings.TrimSpace(string(pin)),
-		KeyPath: filepath.Join(dir, workspace.KeyFile), Theme: th, Now: func() time.Time { return fixNow }})
+		KeyPath: filepath.Join(dir, workspace.KeyFile), Theme: th, Now: clk.now})
+	clocks[m] = clk
 	send(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	run(t, m, m.Init())
 	if m.loading || m.errText != "" {
@@ -142,6 +144,29 @@ func send(t testing.TB, m *Model, msg tea.Msg) {
 
 // press sends keys by name: "enter", "tab", "ctrl+s", or a printable
 // rune.
+// testClock is a console's clock in a test: it stands still until the
+// test says time passed (a reader reading a section).
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+var clocks = map[*Model]*testClock{}
+
+// wait moves m's clock on by d.
+func wait(m *Model, d time.Duration) {
+	c := clocks[m]
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
 func press(t testing.TB, m *Model, keys ...string) {
 	t.Helper()
 	for _, k := range keys {

@@ -110,13 +110,21 @@ func TestApproveNeedsReview(t *testing.T) {
 	press(t, m, "a", "tab", "tab")
 	typeText(t, m, "fairness within bounds")
 	press(t, m, "ctrl+s")
-	if !strings.Contains(m.form.err, "the policy asks you to open Model card, Metrics, Fairness, Evidence before approving") {
+	if !strings.Contains(m.form.err, "the policy asks for more review before approving: card not opened; metrics not opened; fairness not opened; evidence not opened") {
 		t.Fatalf("approve without review: %q", m.form.err)
 	}
 	if len(decisions(t, dir)) != 0 {
 		t.Fatal("a refused approval was signed")
 	}
-	press(t, m, "esc", "2", "3", "4", "5", "d")
+	press(t, m, "esc", "2")
+	wait(m, 40*time.Second)
+	press(t, m, "3")
+	wait(m, 30*time.Second)
+	press(t, m, "4")
+	wait(m, 20*time.Second)
+	press(t, m, "5")
+	wait(m, 10*time.Second)
+	press(t, m, "d")
 	if got := m.form.reason.Value(); got != "fairness within bounds" {
 		t.Errorf("the reason after going back: %q", got)
 	}

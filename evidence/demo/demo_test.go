@@ -64,8 +64,10 @@ func TestDemoGates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, _ := b.Seal()
-		report, err := b.Evaluate(l.Digest())
+		if _, err := b.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		report, err := b.Evaluate()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -193,17 +193,21 @@ func (w *builder) bundles() (map[string]policy.Subject, error) {
 		if err != nil {
 			return nil, err
 		}
-		lock, err := b.Seal()
+		if _, err := b.Seal(); err != nil {
+			b.Close()
+			return nil, err
+		}
+		st, err := b.Check()
 		if err != nil {
 			b.Close()
 			return nil, err
 		}
-		report, err := b.Evaluate(lock.Digest())
+		report, err := b.Evaluate()
 		if err != nil {
 			b.Close()
 			return nil, err
 		}
-		res, err := policy.Request(w.l, w.signers[requester[name]], b, report, w.root, w.next())
+		res, err := policy.Request(w.l, w.signers[requester[name]], b, st, report, w.root, w.next())
 		b.Close()
 		if err != nil {
 			return nil, fmt.Errorf("request for %s: %w", name, err)
@@ -237,13 +241,18 @@ func (w *builder) decisions(subjects map[string]policy.Subject) error {
 		if err != nil {
 			return err
 		}
-		dec := policy.Decision{Subject: subjects[x.bundle], Verdict: x.verdict, Role: x.role, Reason: x.reason, Ticket: x.ticket, Gates: gates}
+		dec := policy.Decision{Subject: subjects[x.bundle], Verdict: x.verdict, Role: x.role, Reason: x.reason, Ticket: x.ticket, Gates: gates, Reviewed: demoReview}
 		if _, err := policy.Decide(w.l, w.signers[x.signer], dec, w.root, w.next()); err != nil {
 			return fmt.Errorf("demo decision on %s: %w", x.bundle, err)
 		}
 	}
 	return nil
 }
+
+// demoReview is what each demo decision records of its review: every
+// section, open for a few minutes (made up, as the demo's decisions are).
+var demoReview = []policy.Reviewed{{Section: "overview", Seconds: 45}, {Section: "card", Seconds: 240}, {Section: "metrics", Seconds: 180},
+	{Section: "fairness", Seconds: 150}, {Section: "evidence", Seconds: 90}, {Section: "history", Seconds: 30}}
 
 // share copies the ledger into every other signer's home and pins the
 // root in each.
