@@ -1,11 +1,18 @@
 // Package themes holds the console's Lip Gloss styles and palettes, and
 // nothing else.
 //
+// A theme is a palette; [New] builds from it, and from whether the
+// terminal's background is dark, the one [Styles] the console draws
+// with. The console builds them again when the terminal reports its
+// background colour.
+//
+// # Themes
+//
 // The default theme uses the terminal's own 16 ANSI colours, so it
 // follows whatever light or dark scheme the terminal has; light and dark
-// pick colours for a known background; high-contrast uses bold, reverse
-// and the bright colours only; plain uses no colour at all (and is what
-// NO_COLOR gets).
+// pick colours for a known background; high-contrast uses bold, reverse,
+// underline and the bright colours only; plain uses no colour at all (and
+// is what NO_COLOR gets).
 package themes
 
 import (
@@ -20,9 +27,10 @@ import (
 // Names of the themes, in the order --help lists them.
 var Names = []string{"default", "light", "dark", "high-contrast", "plain"}
 
-// A Theme is every style the console draws with.
-type Theme struct {
-	Name string
+// Styles is every style the console draws with.
+type Styles struct {
+	Name   string // the theme's name
+	IsDark bool   // whether they were built for a dark background
 	// Glamour is the glamour style the model card renders in.
 	Glamour string
 
@@ -39,61 +47,83 @@ type Theme struct {
 	TabOn    lipgloss.Style // the open section's tab
 	TabSeen  lipgloss.Style // a section already opened
 	Border   lipgloss.Style // panels and the decision summary
-	Key      lipgloss.Style // key names in hints and help
+	Key      lipgloss.Style // key names in hints
 	Input    lipgloss.Style // a focused form field's label
+
+	// The key help in the footer.
+	HelpKey  lipgloss.Style // a key
+	HelpDesc lipgloss.Style // what it does
+	HelpSep  lipgloss.Style // the separators and the ellipsis
 }
 
+// A palette is the colours a theme draws with.
 type palette struct {
 	text, subtle, accent, pass, fail, warn, border color.Color
+	// glamour is the card's glamour style on a dark and on a light
+	// background.
+	glamourDark, glamourLight string
 }
 
-// Get returns the theme named name; "" is "default".
-func Get(name string) (*Theme, error) {
-	switch name {
-	case "", "default":
-		return build("default", "dark", palette{
-			text: lipgloss.NoColor{}, subtle: lipgloss.BrightBlack, accent: lipgloss.Cyan,
-			pass: lipgloss.Green, fail: lipgloss.Red, warn: lipgloss.Yellow, border: lipgloss.BrightBlack,
-		}), nil
-	case "light":
-		return build("light", "light", palette{
-			text: lipgloss.Color("#1f2328"), subtle: lipgloss.Color("#59636e"), accent: lipgloss.Color("#0550ae"),
-			pass: lipgloss.Color("#116329"), fail: lipgloss.Color("#a40e26"), warn: lipgloss.Color("#7d4e00"), border: lipgloss.Color("#8c959f"),
-		}), nil
-	case "dark":
-		return build("dark", "dark", palette{
-			text: lipgloss.Color("#e6edf3"), subtle: lipgloss.Color("#8d96a0"), accent: lipgloss.Color("#79c0ff"),
-			pass: lipgloss.Color("#56d364"), fail: lipgloss.Color("#ff7b72"), warn: lipgloss.Color("#e3b341"), border: lipgloss.Color("#6e7681"),
-		}), nil
-	case "high-contrast":
-		t := build("high-contrast", "dark", palette{
-			text: lipgloss.BrightWhite, subtle: lipgloss.White, accent: lipgloss.BrightCyan,
-			pass: lipgloss.BrightGreen, fail: lipgloss.BrightRed, warn: lipgloss.BrightYellow, border: lipgloss.BrightWhite,
-		})
-		for _, s := range []*lipgloss.Style{&t.Title, &t.Accent, &t.Pass, &t.Fail, &t.Warn, &t.Header, &t.Key} {
-			*s = s.Bold(true)
-		}
-		t.Fail = t.Fail.Underline(true)
-		return t, nil
-	case "plain":
-		t := &Theme{Name: "plain", Glamour: "notty"}
-		t.Selected = lipgloss.NewStyle().Reverse(true)
-		t.TabOn = lipgloss.NewStyle().Reverse(true)
-		t.Title = lipgloss.NewStyle().Bold(true)
-		t.Header = lipgloss.NewStyle().Bold(true)
-		t.Border = lipgloss.NewStyle().Border(lipgloss.NormalBorder())
-		return t, nil
+var palettes = map[string]palette{
+	"default": {
+		text: lipgloss.NoColor{}, subtle: lipgloss.BrightBlack, accent: lipgloss.Cyan,
+		pass: lipgloss.Green, fail: lipgloss.Red, warn: lipgloss.Yellow, border: lipgloss.BrightBlack,
+		glamourDark: "dark", glamourLight: "light",
+	},
+	"light": {
+		text: lipgloss.Color("#1f2328"), subtle: lipgloss.Color("#59636e"), accent: lipgloss.Color("#0550ae"),
+		pass: lipgloss.Color("#116329"), fail: lipgloss.Color("#a40e26"), warn: lipgloss.Color("#7d4e00"), border: lipgloss.Color("#8c959f"),
+		glamourDark: "light", glamourLight: "light",
+	},
+	"dark": {
+		text: lipgloss.Color("#e6edf3"), subtle: lipgloss.Color("#8d96a0"), accent: lipgloss.Color("#79c0ff"),
+		pass: lipgloss.Color("#56d364"), fail: lipgloss.Color("#ff7b72"), warn: lipgloss.Color("#e3b341"), border: lipgloss.Color("#6e7681"),
+		glamourDark: "dark", glamourLight: "dark",
+	},
+	"high-contrast": {
+		text: lipgloss.BrightWhite, subtle: lipgloss.White, accent: lipgloss.BrightCyan,
+		pass: lipgloss.BrightGreen, fail: lipgloss.BrightRed, warn: lipgloss.BrightYellow, border: lipgloss.BrightWhite,
+		glamourDark: "dark", glamourLight: "dark",
+	},
+}
+
+// New returns the styles of the theme named name ("" is "default") for
+// a dark background or, with isDark false, a light one.
+func New(name string, isDark bool) (*Styles, error) {
+	if name == "" {
+		name = "default"
 	}
-	return nil, fmt.Errorf("no theme %q: choose one of %s", name, strings.Join(Names, ", "))
+	if name == "plain" {
+		return plain(isDark), nil
+	}
+	p, ok := palettes[name]
+	if !ok {
+		return nil, fmt.Errorf("no theme %q: choose one of %s", name, strings.Join(Names, ", "))
+	}
+	s := build(p, isDark)
+	s.Name = name
+	if name == "high-contrast" {
+		for _, st := range []*lipgloss.Style{&s.Title, &s.Accent, &s.Pass, &s.Fail, &s.Warn, &s.Header, &s.Key} {
+			*st = st.Bold(true)
+		}
+		s.Fail = s.Fail.Underline(true)
+	}
+	return s, nil
 }
 
 // Valid reports whether name names a theme.
 func Valid(name string) bool { return name == "" || slices.Contains(Names, name) }
 
-func build(name, glamour string, p palette) *Theme {
+func build(p palette, isDark bool) *Styles {
 	fg := func(c color.Color) lipgloss.Style { return lipgloss.NewStyle().Foreground(c) }
-	return &Theme{
-		Name:     name,
+	glamour := p.glamourDark
+	if !isDark {
+		glamour = p.glamourLight
+	}
+	// The help keeps the greys the help bubble has always had here.
+	lightDark := lipgloss.LightDark(isDark)
+	return &Styles{
+		IsDark:   isDark,
 		Glamour:  glamour,
 		Title:    fg(p.accent).Bold(true),
 		Subtle:   fg(p.subtle),
@@ -110,5 +140,28 @@ func build(name, glamour string, p palette) *Theme {
 		Border:   lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(p.border),
 		Key:      fg(p.accent),
 		Input:    fg(p.accent).Bold(true),
+		HelpKey:  fg(lightDark(lipgloss.Color("#909090"), lipgloss.Color("#626262"))),
+		HelpDesc: fg(lightDark(lipgloss.Color("#B2B2B2"), lipgloss.Color("#4A4A4A"))),
+		HelpSep:  fg(lightDark(lipgloss.Color("#DADADA"), lipgloss.Color("#3C3C3C"))),
 	}
 }
+
+// plain is no colour at all: bold, reverse and borders only.
+func plain(isDark bool) *Styles {
+	return &Styles{
+		Name:     "plain",
+		IsDark:   isDark,
+		Glamour:  "notty",
+		Selected: lipgloss.NewStyle().Reverse(true),
+		TabOn:    lipgloss.NewStyle().Reverse(true),
+		Title:    lipgloss.NewStyle().Bold(true),
+		Header:   lipgloss.NewStyle().Bold(true),
+		Border:   lipgloss.NewStyle().Border(lipgloss.NormalBorder()),
+	}
+}
+
+// Theme is [Styles] by its old name, until the console moves to it.
+type Theme = Styles
+
+// Get is [New] for a dark background, until the console moves to New.
+func Get(name string) (*Theme, error) { return New(name, true) }
