@@ -159,9 +159,3 @@ func plain(isDark bool) *Styles {
 		Border:   lipgloss.NewStyle().Border(lipgloss.NormalBorder()),
 	}
 }
-
-// Theme is [Styles] by its old name, until the console moves to it.
-type Theme = Styles
-
-// Get is [New] for a dark background, until the console moves to New.
-func Get(name string) (*Theme, error) { return New(name, true) }

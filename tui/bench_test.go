@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy/workspace"
-	"github.com/signoff-dev/signoff/themes"
+	"github.com/signoff-dev/signoff/tui/data"
 )
 
 // Limits the benchmarks compare with.
@@ -124,13 +123,7 @@ func bigDemo(b *testing.B) string {
 }
 
 func optsFor(b *testing.B, dir string) Options {
-	pin, err := os.ReadFile(filepath.Join(dir, workspace.RootPin))
-	if err != nil {
-		b.Fatal(err)
-	}
-	th, _ := themes.Get("default")
-	return Options{LedgerDir: filepath.Join(dir, workspace.LedgerDir), Anchor: strings.TrimSpace(string(pin)),
-		KeyPath: filepath.Join(dir, workspace.KeyFile), Theme: th, Now: func() time.Time { return fixNow }}
+	return options(b, dir, "default", func() time.Time { return fixNow })
 }
 
 // BenchmarkStartup reports startup/empty: the time from starting the
@@ -166,19 +159,20 @@ func BenchmarkStartup(b *testing.B) {
 // of a 16 ms frame (target ≤ 1): moving, paging, typing a search, sorting.
 func BenchmarkKeypress(b *testing.B) {
 	m, _ := newTest(b, 160, 48, "default")
-	rows := slices.Clone(m.queue.rows)
-	states := []string{StateForYou, StatePartly, StateWaiting, StateGates, StateApproved, StateBlocked}
-	for i := len(rows); len(m.queue.rows) < benchRows; i++ {
-		r := rows[i%len(rows)]
+	rows := slices.Clone(m.queue().Rows())
+	demoRows := len(rows)
+	states := []string{data.StateForYou, data.StatePartly, data.StateWaiting, data.StateGates, data.StateApproved, data.StateBlocked}
+	for i := len(rows); len(rows) < benchRows; i++ {
+		r := rows[i%demoRows]
 		r.Subject.Model = fmt.Sprintf("model-%05d", i)
 		r.Subject.Bundle = fmt.Sprintf("sha256:%064x", i)
 		r.State = states[i%len(states)]
-		r.ForYou = r.State == StateForYou
+		r.ForYou = r.State == data.StateForYou
 		r.Requested = fixDemo.Add(-time.Duration(i) * time.Minute)
-		r.search = strings.ToLower(r.Subject.Model + " " + r.Tier + " " + r.State + " " + r.Requester)
-		m.queue.rows = append(m.queue.rows, r)
+		r.Search = strings.ToLower(r.Subject.Model + " " + r.Tier + " " + r.State + " " + r.Requester)
+		rows = append(rows, r)
 	}
-	m.applyQueueFilter()
+	m.queue().SetRows(rows)
 	script := []string{"down", "down", "pgdown", "pgdown", "up", "end", "home", "s", "s", "s", "s", "f", "f", "/", "m", "o", "d", "e", "l", "-", "0", "7", "backspace", "backspace", "esc"}
 	var p99s []float64
 	for range b.N {
@@ -195,7 +189,7 @@ func BenchmarkKeypress(b *testing.B) {
 		slices.Sort(times)
 		p99 := times[len(times)*99/100]
 		p99s = append(p99s, p99.Seconds()/frameBudget.Seconds())
-		b.Logf("with %d subjects in the queue, the 99th percentile key press took %.3f of a 16 ms frame (max %.3f)", len(m.queue.rows), p99s[len(p99s)-1], times[len(times)-1].Seconds()/frameBudget.Seconds())
+		b.Logf("with %d subjects in the queue, the 99th percentile key press took %.3f of a 16 ms frame (max %.3f)", len(m.queue().Rows()), p99s[len(p99s)-1], times[len(times)-1].Seconds()/frameBudget.Seconds())
 	}
 	b.ReportMetric(median(p99s), "p99/frame")
 	b.ReportMetric(0, "ns/op")

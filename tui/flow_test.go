@@ -2,10 +2,6 @@ package tui
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,20 +10,15 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/signoff-dev/signoff/policy"
-	"github.com/signoff-dev/signoff/policy/workspace"
-	"github.com/signoff-dev/signoff/themes"
+	"github.com/signoff-dev/signoff/tui/internal/tuitest"
 )
 
 // flowModel is a console over a copy of the demo, not yet started.
 func flowModel(t *testing.T) (*Model, string) {
 	dir := demo(t)
-	pin, err := os.ReadFile(filepath.Join(dir, workspace.RootPin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, _ := themes.Get("default")
-	return New(Options{LedgerDir: filepath.Join(dir, workspace.LedgerDir), Anchor: strings.TrimSpace(string(pin)),
-		KeyPath: filepath.Join(dir, workspace.KeyFile), Theme: th, Now: ticking(fixNow)}), dir
+	m := New(options(t, dir, "default", tuitest.Ticking(fixNow)))
+	t.Cleanup(m.Close)
+	return m, dir
 }
 
 func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
@@ -92,17 +83,5 @@ func TestFlowReject(t *testing.T) {
 	ds := decisions(t, dir)
 	if len(ds) != 1 || ds[0].Body.Verdict != policy.Reject || ds[0].Body.Subject.Model != "recommender" {
 		t.Fatalf("signed %+v", ds)
-	}
-}
-
-// ticking is a clock that moves on two seconds each time it is read, so
-// that a flow's sections are open for some time.
-func ticking(from time.Time) func() time.Time {
-	var mu sync.Mutex
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		from = from.Add(2 * time.Second)
-		return from
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/signoff-dev/signoff/tui/common"
+	"github.com/signoff-dev/signoff/tui/components/text"
 )
 
 // TestGolden renders every screen at 80×24 and 160×48 in two themes,
@@ -34,21 +37,21 @@ func TestGolden(t *testing.T) {
 			for _, sc := range screens {
 				t.Run(fmt.Sprintf("%s/%dx%d/%s", theme, size[0], size[1], sc.name), func(t *testing.T) {
 					// Each screen starts from the queue.
-					for m.screen != screenQueue || m.showHelp {
-						if m.showHelp {
+					for m.front != common.QueuePage || m.footer.ShowAll() {
+						if m.footer.ShowAll() {
 							press(t, m, "?")
 						} else {
 							press(t, m, "esc")
 						}
 					}
-					m.queue.cursor = 0
+					press(t, m, "home")
 					press(t, m, sc.keys...)
 					out := ascii(t, m)
 					if h := strings.Count(out, "\n") + 1; h != size[1] {
 						t.Errorf("the view is %d lines, want %d", h, size[1])
 					}
 					for i, line := range strings.Split(plain(t, m), "\n") {
-						if w := displayWidth(line); w > size[0] {
+						if w := text.Width(line); w > size[0] {
 							t.Errorf("line %d is %d columns, wider than %d: %q", i+1, w, size[0], line)
 						}
 					}

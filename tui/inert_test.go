@@ -90,11 +90,14 @@ func TestHostileTextIsInert(t *testing.T) {
 	if i < 0 {
 		t.Fatal("the hostile bundle is not in the queue")
 	}
-	m.queue.cursor = i
+	for range i {
+		press(t, m, "down")
+	}
 	views := []string{m.View().Content}
 	press(t, m, "enter")
-	if m.rev.data == nil {
-		t.Fatalf("review: %q", m.errText)
+	if m.review().Review() == nil {
+		_, err := m.c.Status()
+		t.Fatalf("review: %q", err)
 	}
 	shows := map[string]string{"2": "click me", "4": "evil", "6": "nope"}
 	for _, k := range []string{"1", "2", "3", "4", "5", "6", "d"} {

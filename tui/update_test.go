@@ -1,122 +1,43 @@
 package tui
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
+	"image/color"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
-	"github.com/signoff-dev/signoff/policy/workspace"
+	"github.com/signoff-dev/signoff/tui/common"
+	"github.com/signoff-dev/signoff/tui/components/text"
+	"github.com/signoff-dev/signoff/tui/data"
 )
-
-// TestQueue: every state the demo sets up, for-you first; navigation,
-// search and the for-you filter.
-func TestQueue(t *testing.T) {
-	m, _ := newTest(t, 120, 30, "default")
-	if len(m.queue.rows) != 3 {
-		t.Fatalf("%d rows, want the 3 demo requests", len(m.queue.rows))
-	}
-	states := map[string]string{}
-	for _, r := range m.queue.rows {
-		states[r.Subject.Model] = r.State
-	}
-	want := map[string]string{"credit-risk": StateForYou, "recommender": StateGates, "sepsis-triage": StateApproved}
-	for k, v := range want {
-		if states[k] != v {
-			t.Errorf("%s: state %q, want %q", k, states[k], v)
-		}
-	}
-	if rowIndex(m, "credit-risk") != 0 {
-		t.Errorf("credit-risk, waiting for you, is row %d, want first", rowIndex(m, "credit-risk"))
-	}
-	press(t, m, "down", "down", "down")
-	if m.queue.cursor != 2 {
-		t.Errorf("cursor %d after three downs in three rows, want 2", m.queue.cursor)
-	}
-	press(t, m, "up")
-	if m.queue.cursor != 1 {
-		t.Errorf("cursor %d after up, want 1", m.queue.cursor)
-	}
-	press(t, m, "/")
-	typeText(t, m, "sepsis")
-	if len(m.queue.view) != 1 || m.queue.rows[m.queue.view[0]].Subject.Model != "sepsis-triage" {
-		t.Errorf("search for sepsis shows %d rows", len(m.queue.view))
-	}
-	press(t, m, "esc")
-	if len(m.queue.view) != 3 {
-		t.Errorf("esc in search leaves %d rows, want 3", len(m.queue.view))
-	}
-	press(t, m, "f")
-	for _, i := range m.queue.view {
-		if !m.queue.rows[i].ForYou {
-			t.Errorf("for-you filter shows %s", m.queue.rows[i].Subject.Model)
-		}
-	}
-	press(t, m, "f", "s")
-	if sorts[m.queue.sort] != "age" {
-		t.Errorf("s sorts by %s, want age", sorts[m.queue.sort])
-	}
-}
-
-// TestReviewSections: opening a subject, moving between sections, and
-// which were opened.
-func TestReviewSections(t *testing.T) {
-	m, _ := newTest(t, 120, 30, "default")
-	press(t, m, "enter")
-	if m.screen != screenReview || m.rev.data == nil {
-		t.Fatalf("enter: screen %v, data %v, error %q", m.screen, m.rev.data != nil, m.errText)
-	}
-	if m.rev.row.Subject.Model != "credit-risk" || !m.rev.opened["overview"] || len(m.rev.opened) != 1 {
-		t.Fatalf("review of %s with %v opened", m.rev.row.Subject.Model, m.rev.opened)
-	}
-	press(t, m, "tab", "tab")
-	if sections[m.rev.section] != "metrics" {
-		t.Errorf("after two tabs: %s", sections[m.rev.section])
-	}
-	press(t, m, "shift+tab")
-	if sections[m.rev.section] != "card" {
-		t.Errorf("after shift+tab: %s", sections[m.rev.section])
-	}
-	press(t, m, "6")
-	if sections[m.rev.section] != "history" || !m.rev.opened["history"] || m.rev.opened["fairness"] {
-		t.Errorf("6 opens %s; opened %v", sections[m.rev.section], m.rev.opened)
-	}
-	for _, want := range []string{"History", "decision", "compliance@demo.example"} {
-		if !strings.Contains(plain(t, m), want) {
-			t.Errorf("history view lacks %q", want)
-		}
-	}
-	press(t, m, "esc")
-	if m.screen != screenQueue {
-		t.Errorf("esc from review: screen %v", m.screen)
-	}
-}
 
 // TestApproveNeedsReview: approval is refused until every section the
 // policy names was opened; the typed reason survives the refusal and a
-// trip back to the review; the decision records the sections opened.
+// trip back to the review; the decision records the sections opened, and
+// for how long.
 func TestApproveNeedsReview(t *testing.T) {
 	m, dir := newTest(t, 120, 40, "default")
 	press(t, m, "enter", "d")
-	if m.screen != screenDecide {
-		t.Fatalf("d: screen %v", m.screen)
+	if m.front != common.DecidePage {
+		t.Fatalf("d: page %v", m.front)
 	}
 	press(t, m, "a", "tab", "tab")
 	typeText(t, m, "fairness within bounds")
 	press(t, m, "ctrl+s")
-	if !strings.Contains(m.form.err, "the policy asks for more review before approving: card not opened; metrics not opened; fairness not opened; evidence not opened") {
-		t.Fatalf("approve without review: %q", m.form.err)
+	if !strings.Contains(m.decide().Err(), "the policy asks for more review before approving: card not opened; metrics not opened; fairness not opened; evidence not opened") {
+		t.Fatalf("approve without review: %q", m.decide().Err())
 	}
 	if len(decisions(t, dir)) != 0 {
 		t.Fatal("a refused approval was signed")
 	}
-	press(t, m, "esc", "2")
+	press(t, m, "esc")
+	if m.front != common.ReviewPage {
+		t.Fatalf("esc from the form: page %v", m.front)
+	}
+	press(t, m, "2")
 	wait(m, 40*time.Second)
 	press(t, m, "3")
 	wait(m, 30*time.Second)
@@ -125,17 +46,17 @@ func TestApproveNeedsReview(t *testing.T) {
 	press(t, m, "5")
 	wait(m, 10*time.Second)
 	press(t, m, "d")
-	if got := m.form.reason.Value(); got != "fairness within bounds" {
+	if got := m.decide().Reason(); got != "fairness within bounds" {
 		t.Errorf("the reason after going back: %q", got)
 	}
-	if m.form.verdict != -1 {
-		t.Errorf("the verdict chosen carried over (%d): a new visit asks again", m.form.verdict)
+	if v := m.decide().Verdict(); v != "" {
+		t.Errorf("the verdict chosen carried over (%s): a new visit asks again", v)
 	}
 	press(t, m, "a", "tab", "tab", "tab")
 	typeText(t, m, "RISK-7")
 	press(t, m, "ctrl+s")
-	if m.form.entry == "" {
-		t.Fatalf("not signed: %q", m.form.err)
+	if m.decide().Entry() == "" {
+		t.Fatalf("not signed: %q", m.decide().Err())
 	}
 	ds := decisions(t, dir)
 	if len(ds) != 1 {
@@ -152,196 +73,171 @@ func TestApproveNeedsReview(t *testing.T) {
 	if strings.Join(opened, ",") != "overview,card,metrics,fairness,evidence" {
 		t.Errorf("reviewed %v", opened)
 	}
+	// The section open when d was pressed counts too.
+	want := map[string]int64{"overview": 0, "card": 40, "metrics": 30, "fairness": 20, "evidence": 10}
+	for _, r := range b.Reviewed {
+		if r.Seconds != want[r.Section] {
+			t.Errorf("%s open %ds, want %ds", r.Section, r.Seconds, want[r.Section])
+		}
+	}
 }
 
-// TestRejectWithoutReview: a rejection needs a reason, not the review.
+// TestRejectWithoutReview: a rejection needs a reason, not the review;
+// once signed, any key goes back to the queue, read again.
 func TestRejectWithoutReview(t *testing.T) {
 	m, dir := newTest(t, 80, 24, "plain")
 	press(t, m, "down") // recommender, gates failing
-	if m.queue.rows[m.queue.view[m.queue.cursor]].Subject.Model != "recommender" {
-		t.Fatalf("second row is %s", m.queue.rows[m.queue.view[m.queue.cursor]].Subject.Model)
+	if r, _ := m.queue().Selected(); r.Subject.Model != "recommender" {
+		t.Fatalf("second row is %s", r.Subject.Model)
 	}
 	press(t, m, "enter", "d", "r", "ctrl+s")
-	if !strings.Contains(m.form.err, "a decision needs a reason") {
-		t.Fatalf("sign without a reason: %q", m.form.err)
+	if !strings.Contains(m.decide().Err(), "a decision needs a reason") {
+		t.Fatalf("sign without a reason: %q", m.decide().Err())
 	}
 	typeText(t, m, "p95 latency 131 ms is over the 120 ms budget")
 	press(t, m, "ctrl+s")
-	if m.form.entry == "" {
-		t.Fatalf("not signed: %q", m.form.err)
+	if m.decide().Entry() == "" {
+		t.Fatalf("not signed: %q", m.decide().Err())
 	}
 	ds := decisions(t, dir)
 	if len(ds) != 1 || ds[0].Body.Verdict != policy.Reject || ds[0].Body.Subject.Model != "recommender" {
 		t.Fatalf("signed %+v", ds)
 	}
+	if status, _ := m.c.Status(); !strings.HasPrefix(status, "signed and recorded: sha256:") {
+		t.Errorf("status after signing: %q", status)
+	}
 	// Any key goes back to the queue, reloaded.
 	press(t, m, "x")
-	if m.screen != screenQueue || m.loading {
-		t.Fatalf("after signing: screen %v loading %v", m.screen, m.loading)
+	if m.front != common.QueuePage || m.queue().Loading() {
+		t.Fatalf("after signing: page %v loading %v", m.front, m.queue().Loading())
 	}
-	for _, r := range m.queue.rows {
-		if r.Subject.Model == "recommender" && (r.ForYou || r.State != StateGates) {
+	for _, r := range m.queue().Rows() {
+		if r.Subject.Model == "recommender" && (r.ForYou || r.State != data.StateGates) {
 			t.Errorf("recommender after the rejection: for you %v, state %s", r.ForYou, r.State)
 		}
 	}
 }
 
-// TestSignErrorsInPlace: an encrypted key asks for its passphrase in the
-// form; a wrong one and a ledger held by another process are errors
-// shown in place, and the typed reason survives both.
-func TestSignErrorsInPlace(t *testing.T) {
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("needs ssh-keygen to put a passphrase on the demo key")
-	}
-	m, dir := newTest(t, 100, 30, "default")
-	keyPath := filepath.Join(dir, workspace.KeyFile)
-	if out, err := exec.Command("ssh-keygen", "-q", "-p", "-P", "", "-N", "correct horse", "-f", keyPath).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen -p: %v\n%s", err, out)
-	}
-	press(t, m, "down", "enter", "d", "r", "tab", "tab")
-	typeText(t, m, "latency over budget")
-	press(t, m, "ctrl+s")
-	if !m.form.needPass || m.form.field != fieldPass || !strings.Contains(m.form.err, "type its passphrase") {
-		t.Fatalf("encrypted key: needPass %v field %v err %q", m.form.needPass, m.form.field, m.form.err)
-	}
-	typeText(t, m, "wrong")
-	press(t, m, "ctrl+s")
-	if m.form.entry != "" || m.form.err == "" {
-		t.Fatalf("wrong passphrase: entry %q err %q", m.form.entry, m.form.err)
-	}
-	// Another process holds the ledger.
-	l, err := ledger.Open(filepath.Join(dir, workspace.LedgerDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	typeText(t, m, "correct horse")
-	press(t, m, "ctrl+s")
-	if m.form.entry != "" || !strings.Contains(m.form.err, "in use") {
-		t.Fatalf("ledger held: entry %q err %q", m.form.entry, m.form.err)
-	}
-	l.Close()
-	if got := m.form.reason.Value(); got != "latency over budget" {
-		t.Fatalf("the reason after the errors: %q", got)
-	}
-	typeText(t, m, "correct horse")
-	press(t, m, "ctrl+s")
-	if m.form.entry == "" {
-		t.Fatalf("not signed with the right passphrase: %q", m.form.err)
-	}
-	if ds := decisions(t, dir); len(ds) != 1 || ds[0].Body.Reason != "latency over budget" {
-		t.Fatalf("signed %+v", ds)
-	}
-}
-
-// TestAudit: the timeline, its filter, and a full verify.
-func TestAudit(t *testing.T) {
-	m, _ := newTest(t, 120, 30, "default")
-	press(t, m, "a")
-	if m.screen != screenAudit || len(m.audit.rows) == 0 {
-		t.Fatalf("audit: screen %v, %d rows", m.screen, len(m.audit.rows))
-	}
-	all := len(m.audit.view)
-	press(t, m, "/")
-	typeText(t, m, "request")
-	press(t, m, "enter")
-	// The 3 requests and the request for changes.
-	if len(m.audit.view) != 4 {
-		t.Errorf("filter request: %d rows, want 4 (of %d)", len(m.audit.view), all)
-	}
-	press(t, m, "/")
-	for range len("request") {
-		press(t, m, "backspace")
-	}
-	typeText(t, m, "alice request")
-	press(t, m, "enter")
-	if len(m.audit.view) != 1 || m.audit.rows[m.audit.view[0]].entry.Kind != policy.KindRequest {
-		t.Errorf("filter alice request: %d rows", len(m.audit.view))
-	}
-	press(t, m, "v")
-	if m.audit.verifying || !m.audit.resultOK || !strings.Contains(m.audit.result, "ledger intact") {
-		t.Fatalf("verify: %q", m.audit.result)
-	}
-	press(t, m, "esc", "esc")
-	if m.screen != screenQueue {
-		t.Errorf("esc twice from a filtered audit: screen %v", m.screen)
-	}
-}
-
-// TestResize: every screen fits the window after it changes size.
+// TestResize: every page fits the window after it changes size, the
+// page in front and those brought to the front after.
 func TestResize(t *testing.T) {
 	m, _ := newTest(t, 160, 48, "default")
 	press(t, m, "enter", "3")
-	for _, size := range [][2]int{{80, 24}, {200, 60}, {100, 30}} {
-		send(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+	fits := func(what string, w, h int) {
+		t.Helper()
 		lines := strings.Split(plain(t, m), "\n")
-		if len(lines) != size[1] {
-			t.Errorf("%dx%d: %d lines", size[0], size[1], len(lines))
+		if len(lines) != h {
+			t.Errorf("%s at %dx%d: %d lines", what, w, h, len(lines))
 		}
 		for i, l := range lines {
-			if w := displayWidth(l); w > size[0] {
-				t.Errorf("%dx%d: line %d is %d wide", size[0], size[1], i+1, w)
+			if lw := text.Width(l); lw > w {
+				t.Errorf("%s at %dx%d: line %d is %d wide", what, w, h, i+1, lw)
 			}
 		}
 	}
+	for _, size := range [][2]int{{80, 24}, {200, 60}, {100, 30}} {
+		send(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		fits("metrics", size[0], size[1])
+	}
+	press(t, m, "d")
+	fits("the form", 100, 30)
+	send(t, m, tea.WindowSizeMsg{Width: 90, Height: 26})
+	press(t, m, "esc")
+	fits("the review, resized while away", 90, 26)
+	press(t, m, "esc", "?")
+	fits("the queue with all the help", 90, 26)
+	press(t, m, "?", "a")
+	fits("the audit", 90, 26)
 }
 
-// TestSignWithAgent: with --agent the console signs with the key held in
-// a real ssh-agent, asking for no passphrase.
-func TestSignWithAgent(t *testing.T) {
-	for _, tool := range []string{"ssh-agent", "ssh-add"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skip("needs " + tool)
+// TestGlobalKeys: ctrl+c quits from anywhere, typing or not; ? toggles
+// all the help unless a text field has the keys, when it is typed.
+func TestGlobalKeys(t *testing.T) {
+	m, _ := newTest(t, 120, 30, "default")
+	quits := func(where string) {
+		t.Helper()
+		_, cmd := m.Update(keyMsg("ctrl+c"))
+		if cmd == nil {
+			t.Fatalf("ctrl+c in %s: no command", where)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok {
+			t.Errorf("ctrl+c in %s does not quit", where)
 		}
 	}
-	dir := demo(t)
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	agent := exec.Command("ssh-agent", "-D", "-a", sock)
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
+	quits("the queue")
+	press(t, m, "?")
+	if !m.footer.ShowAll() {
+		t.Fatal("? does not show all the help")
 	}
-	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
-	for range 100 {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !strings.Contains(plain(t, m), "waiting for you / all") {
+		t.Error("the full help does not show the queue's keys")
 	}
-	add := exec.Command("ssh-add", filepath.Join(dir, workspace.KeyFile))
-	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("ssh-add: %v\n%s", err, out)
+	press(t, m, "?", "/", "?")
+	if m.footer.ShowAll() {
+		t.Error("? typed in the search toggled the help")
 	}
-	// The key file is gone: only the agent can sign.
-	if err := os.Remove(filepath.Join(dir, workspace.KeyFile)); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(plain(t, m), "/ ?") {
+		t.Error("? typed in the search is not in it")
 	}
-	m, _ := newTestIn(t, dir, 100, 30, "default")
-	m.opt.Agent, m.opt.AgentSocket = true, sock
-	press(t, m, "down", "enter", "d", "c", "tab", "tab")
-	typeText(t, m, "add a latency fix first")
-	press(t, m, "ctrl+s")
-	if m.form.entry == "" || m.form.needPass {
-		t.Fatalf("agent signing: entry %q, needPass %v, err %q", m.form.entry, m.form.needPass, m.form.err)
+	quits("the search")
+	press(t, m, "esc", "enter", "d", "tab", "tab")
+	if !m.decide().Typing() {
+		t.Fatal("the reason field does not have the keys")
 	}
-	if ds := decisions(t, dir); len(ds) != 1 || ds[0].Body.Verdict != policy.RequestChanges {
-		t.Fatalf("signed %+v", ds)
+	press(t, m, "?")
+	if m.footer.ShowAll() || m.decide().Reason() != "?" {
+		t.Errorf("? in the reason: help %v, reason %q", m.footer.ShowAll(), m.decide().Reason())
+	}
+	quits("the reason")
+}
+
+// TestTypeAhead: a page hands over the screen before the next key, so
+// keys typed quickly land on the page they were meant for.
+func TestTypeAhead(t *testing.T) {
+	m, _ := newTest(t, 120, 30, "default")
+	press(t, m, "enter")
+	for _, k := range []string{"d", "a", "tab", "tab", "o", "k"} {
+		m.Update(keyMsg(k)) // no command run between them
+	}
+	if m.front != common.DecidePage || m.decide().Verdict() != policy.Approve || m.decide().Reason() != "ok" {
+		t.Errorf("typed ahead: page %v, verdict %q, reason %q", m.front, m.decide().Verdict(), m.decide().Reason())
 	}
 }
 
-// TestCloseWaits: closing the console stops the background reads and
-// returns only once the ledger is closed, so another process can open it.
-func TestCloseWaits(t *testing.T) {
-	m, dir := newTest(t, 100, 30, "default")
-	// A reload under way in the background, its rows never read.
-	loaded := make(chan tea.Msg, 1)
-	go func() { loaded <- m.load()() }()
-	if _, ok := (<-loaded).(loadedMsg); !ok {
-		t.Fatal("the reload did not start")
+// TestPageMessages: what a page reads in the background reaches it
+// when another page is in front.
+func TestPageMessages(t *testing.T) {
+	m, _ := newTest(t, 120, 30, "default")
+	press(t, m, "a")
+	_, verify := m.Update(keyMsg("v"))
+	press(t, m, "esc")
+	if m.front != common.QueuePage {
+		t.Fatalf("esc from the audit: page %v", m.front)
 	}
-	m.Close()
-	l, err := ledger.Open(filepath.Join(dir, workspace.LedgerDir))
-	if err != nil {
-		t.Fatalf("after Close: %v", err)
+	run(t, m, verify)
+	press(t, m, "a")
+	if !strings.Contains(plain(t, m), "ledger intact") {
+		t.Errorf("the verification finished away from the audit is not shown:\n%s", plain(t, m))
 	}
-	l.Close()
+}
+
+// TestBackground: the styles are built again for the background the
+// terminal reports.
+func TestBackground(t *testing.T) {
+	for _, tc := range []struct {
+		theme, light string
+	}{{"default", "light"}, {"dark", "dark"}, {"plain", "notty"}} {
+		m, _ := newTest(t, 120, 30, tc.theme)
+		if !m.c.Styles.IsDark {
+			t.Fatalf("%s: starts light", tc.theme)
+		}
+		press(t, m, "enter", "2")
+		send(t, m, tea.BackgroundColorMsg{Color: color.White})
+		if m.c.Styles.IsDark || m.c.Styles.Name != tc.theme || m.c.Styles.Glamour != tc.light {
+			t.Errorf("%s on white: dark %v, theme %s, glamour %s", tc.theme, m.c.Styles.IsDark, m.c.Styles.Name, m.c.Styles.Glamour)
+		}
+		if !strings.Contains(plain(t, m), "Metadata") {
+			t.Errorf("%s: the card after the background changed:\n%s", tc.theme, plain(t, m))
+		}
+	}
 }

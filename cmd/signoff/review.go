@@ -103,8 +103,7 @@ HOME/config.yaml. NO_COLOR gives plain.`,
 			if noColor {
 				name = "plain"
 			}
-			th, err := themes.Get(name)
-			if err != nil {
+			if _, err := themes.New(name, true); err != nil {
 				if theme == "" {
 					err = fmt.Errorf("%s: %w", cfgPath, err)
 				}
@@ -138,7 +137,7 @@ HOME/config.yaml. NO_COLOR gives plain.`,
 				return usageError("the console asks for the passphrase when you sign: --passphrase-file is for the CLI")
 			}
 			opt := tui.Options{LedgerDir: filepath.Join(h, "ledger"), Anchor: anchor, KeyPath: keyPath,
-				Agent: sf.agent, AgentSocket: os.Getenv("SSH_AUTH_SOCK"), Fingerprint: sf.fingerprint, Theme: th}
+				Agent: sf.agent, AgentSocket: os.Getenv("SSH_AUTH_SOCK"), Fingerprint: sf.fingerprint, Theme: name}
 			if sf.agent && sf.key == "" {
 				if _, err := os.Stat(keyPath + ".pub"); err != nil {
 					opt.KeyPath = ""

@@ -1,4 +1,9 @@
-package tui
+// Package data is what the console reads from the ledger: the signer's
+// standing, the queue of open requests with a quick verdict each (as
+// signoff status computes them: [policy.OpenRequests] and [policy.Judge]),
+// and everything the review of one subject shows. It decides nothing
+// itself: every rule is policy's.
+package data
 
 import (
 	"context"
@@ -20,8 +25,8 @@ type Me struct {
 	Standing string   // why the keyring would not count them, or ""
 }
 
-// whoAmI finds the signer of feed in the keyring in force at now.
-func whoAmI(trust *policy.Trust, feed ledger.Feed, claimed string, now time.Time) Me {
+// WhoAmI finds the signer of feed in the keyring in force at now.
+func WhoAmI(trust *policy.Trust, feed ledger.Feed, claimed string, now time.Time) Me {
 	me := Me{Feed: feed, Identity: claimed}
 	probe := &ledger.Entry{Header: ledger.Header{Feed: feed, Time: now}}
 	m, _, why := trust.Standing(probe, now)
@@ -55,13 +60,13 @@ type Row struct {
 	Missing   string
 	ForYou    bool
 	State     string
-	// search is the lowercased text a filter matches.
-	search string
+	// Search is the lowercased text a filter matches.
+	Search string
 }
 
-// loadQueue reads every open request ([policy.OpenRequests], as signoff
+// LoadQueue reads every open request ([policy.OpenRequests], as signoff
 // status does) and judges each quickly, sending rows in batches.
-func loadQueue(ctx context.Context, l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batch func([]Row)) error {
+func LoadQueue(ctx context.Context, l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batch func([]Row)) error {
 	open, err := policy.OpenRequests(l, trust, now)
 	if err != nil {
 		return err
@@ -152,9 +157,20 @@ func rowOf(v *policy.Verdict, me Me) Row {
 	default:
 		r.State = StateWaiting
 	}
-	r.search = strings.ToLower(strings.Join([]string{v.Subject.Model, v.Subject.Version, v.Subject.From + "->" + v.Subject.To, v.Tier, r.State, r.Requester, v.Subject.Bundle}, " "))
+	r.Search = strings.ToLower(strings.Join([]string{v.Subject.Model, v.Subject.Version, v.Subject.From + "->" + v.Subject.To, v.Tier, r.State, r.Requester, v.Subject.Bundle}, " "))
 	return r
 }
+
+// Sections of the review, in order; the names are the policy's
+// require_review_of names.
+var Sections = []string{"overview", "card", "metrics", "fairness", "evidence", "history"}
+
+var sectionTitles = map[string]string{
+	"overview": "Overview", "card": "Model card", "metrics": "Metrics", "fairness": "Fairness", "evidence": "Evidence", "history": "History",
+}
+
+// SectionTitle is how the console names a section.
+func SectionTitle(section string) string { return sectionTitles[section] }
 
 // Review is what the review screen shows of one subject.
 type Review struct {
@@ -177,10 +193,10 @@ type HistoryEntry struct {
 	Why      string // why the keyring would not count it
 }
 
-// loadReview reads everything the review screen shows of a subject: the
+// LoadReview reads everything the review screen shows of a subject: the
 // full verdict (gates re-evaluated), the evidence from the ledger's blobs,
 // and the signed history.
-func loadReview(l *ledger.Ledger, trust *policy.Trust, reports *policy.Reports, s policy.Subject, now time.Time) (*Review, error) {
+func LoadReview(l *ledger.Ledger, trust *policy.Trust, reports *policy.Reports, s policy.Subject, now time.Time) (*Review, error) {
 	b, lock, closeFn, err := policy.OpenFromLedger(l, s.Bundle)
 	if err != nil {
 		return nil, err
