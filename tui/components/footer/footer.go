@@ -9,7 +9,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/tui/common"
 	"github.com/signoff-dev/signoff/tui/components/text"
 )
@@ -64,9 +63,9 @@ func (f *Footer) View() string {
 	line := ""
 	switch {
 	case err != "":
-		line = st.Fail.Render("✗ " + inert.Line(err))
+		line = st.Fail.Render("✗ " + text.Safe(err))
 	case status != "":
-		line = st.Subtle.Render(inert.Line(status))
+		line = st.Subtle.Render(text.Safe(status))
 	}
 	return text.Truncate(line, f.width) + "\n" + f.help.View(f.keys)
 }

@@ -286,7 +286,7 @@ func (m *Model) View() string {
 		if m.resultOK {
 			rs = st.Pass
 		}
-		b.WriteString(rs.Render(text.Truncate(m.result, m.width)) + "\n")
+		b.WriteString(rs.Render(text.Truncate(text.Safe(m.result), m.width)) + "\n")
 	case m.filter.Shown():
 		b.WriteString(m.filter.View() + "\n")
 	default:

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/policy"
 	"github.com/signoff-dev/signoff/tui/components/text"
 	"github.com/signoff-dev/signoff/tui/data"
@@ -102,7 +101,7 @@ func (m *Model) View() string {
 	case m.signing:
 		line("%s", st.Subtle.Render("signing…"))
 	case m.err != "":
-		line("%s", st.Fail.Render(text.Wrap("✗ "+inert.Line(m.err), m.width-2, "  ")))
+		line("%s", st.Fail.Render(text.Wrap("✗ "+text.Safe(m.err), m.width-2, "  ")))
 	default:
 		line("%s", st.Subtle.Render("ctrl+s signs · tab moves · esc back to the review (what you typed stays)"))
 	}

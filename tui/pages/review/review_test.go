@@ -146,3 +146,22 @@ func TestLeftWhileReading(t *testing.T) {
 		t.Fatal("the next review was not read")
 	}
 }
+
+// TestHostileCardResults: the results a card reports come from outside,
+// like the rest of it.
+func TestHostileCardResults(t *testing.T) {
+	m, _, _ := newReview(t, "credit-risk")
+	card := m.data.Report.Card
+	if card == nil || len(card.Results) == 0 {
+		t.Skip("the demo card reports no results")
+	}
+	card.Results[0].MetricName = "auc\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J"
+	card.Results[0].Dataset = "holdout\u202eevil"
+	press(t, m, "2")
+	v := m.View()
+	for _, bad := range []string{"\x1b]52", "\x1b[2J", "\u202e"} {
+		if strings.Contains(v, bad) {
+			t.Errorf("the card section holds %q", bad)
+		}
+	}
+}

@@ -121,7 +121,8 @@ func (m *Model) card(w int) string {
 				if res.CI != nil {
 					val += fmt.Sprintf(" [%.4g, %.4g]", res.CI[0], res.CI[1])
 				}
-				rows = append(rows, []string{name, val, res.Dataset, res.Split, res.Task})
+				// The card's results come from outside, like the rest of it.
+				rows = append(rows, []string{text.Safe(name), text.Safe(val), text.Safe(res.Dataset), text.Safe(res.Split), text.Safe(res.Task)})
 			}
 			b.WriteString(table.Render(st, rows, w, nil))
 		}
