@@ -94,17 +94,10 @@ func SignEntry(s Signer, h Header) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, h.Body); err != nil {
-		return nil, fmt.Errorf("body is not JSON: %w", err)
-	}
-	h.Feed, h.Identity, h.Time, h.Body = FeedOf(ed25519KeyBlob(pub)), s.Identity(), h.Time.UTC(), compact.Bytes()
-	if err := checkHeader(&h); err != nil {
+	h.Feed, h.Identity = FeedOf(ed25519KeyBlob(pub)), s.Identity()
+	payload, err := Payload(h)
+	if err != nil {
 		return nil, err
-	}
-	payload := appendPayload(nil, &h)
-	if len(payload) > MaxPayload {
-		return nil, fmt.Errorf("entry is %d bytes, more than %d", len(payload), MaxPayload)
 	}
 	sig, err := signSSHSIG(s, Namespace, payload)
 	if err != nil {
@@ -118,6 +111,26 @@ func SignEntry(s Signer, h Header) (*Entry, error) {
 		return nil, fmt.Errorf("the signer's signature does not verify: %w", err)
 	}
 	return e, nil
+}
+
+// Payload returns the exact bytes an entry with header h signs: what
+// stock ssh-keygen -Y sign (namespace [Namespace]) signs to make an entry
+// with no signoff at all, and [ParseEntry] reads back with the signature.
+// h.Feed must be the signing key's fingerprint; the body is compacted.
+func Payload(h Header) ([]byte, error) {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, h.Body); err != nil {
+		return nil, fmt.Errorf("body is not JSON: %w", err)
+	}
+	h.Time, h.Body = h.Time.UTC(), compact.Bytes()
+	if err := checkHeader(&h); err != nil {
+		return nil, err
+	}
+	payload := appendPayload(nil, &h)
+	if len(payload) > MaxPayload {
+		return nil, fmt.Errorf("entry is %d bytes, more than %d", len(payload), MaxPayload)
+	}
+	return payload, nil
 }
 
 // putEntry writes e, the arrival-th entry stored, and its index keys. The

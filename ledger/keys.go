@@ -188,32 +188,6 @@ func ReadPublicKeyFile(path string) (ssh.PublicKey, string, error) {
 	return pub, comment, nil
 }
 
-// ReadBounded reads the regular file at path, refusing one larger than
-// limit bytes.
-func ReadBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", path, fi.Size(), limit)
-	}
-	data := make([]byte, fi.Size())
-	_, err = f.ReadAt(data, 0)
-	if err != nil && fi.Size() > 0 {
-		return nil, err
-	}
-	return data, nil
-}
-
 // AgentSigner is a Signer whose key is held by ssh-agent. Close it when
 // done with it.
 type AgentSigner struct {
