@@ -337,11 +337,7 @@ func benchS3Source(b *testing.B) (*ledger.Ledger, []*ledger.Entry) {
 		}
 		all = append(all, c...)
 	}
-	l, err := ledger.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close() })
+	l := open(b)
 	res, err := l.Import(&export, ledger.ImportOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -380,27 +376,24 @@ func BenchmarkS3PushPull(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		dst, err := ledger.Open(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
+		dst := open(b) // a home that trusts the root, and holds its governance
 
 		before := benchBareRates(b, sigs)
 
 		runtime.GC()
 		cpu, start := benchCPU(), time.Now()
-		pushed, err := Sync(ctx, src, store, &State{})
+		pushed, err := Sync(ctx, src, store, &State{}, testAnchor)
 		pushTime, pushCPU := time.Since(start), benchCPU()-cpu
 		if err != nil {
 			b.Fatalf("push: %v", err)
 		}
-		if pushed.Pushed != benchS3Entries || pushed.Pulled != 0 || len(pushed.Refused) != 0 {
-			b.Fatalf("push: pushed %d, pulled %d, refused %q; want %d, 0, none", pushed.Pushed, pushed.Pulled, pushed.Refused, benchS3Entries)
+		if pushed.Pushed != benchS3Entries+testGovEntries || pushed.Pulled != 0 || len(pushed.Refused) != 0 {
+			b.Fatalf("push: pushed %d, pulled %d, refused %q; want %d, 0, none", pushed.Pushed, pushed.Pulled, pushed.Refused, benchS3Entries+testGovEntries)
 		}
 
 		runtime.GC()
 		cpu, start = benchCPU(), time.Now()
-		pulled, err := Sync(ctx, dst, store, &State{})
+		pulled, err := Sync(ctx, dst, store, &State{}, testAnchor)
 		pullTime, pullCPU := time.Since(start), benchCPU()-cpu
 		if err != nil {
 			b.Fatalf("pull: %v", err)
@@ -412,8 +405,8 @@ func BenchmarkS3PushPull(b *testing.B) {
 
 		bare := benchMeanRates(before, benchBareRates(b, sigs))
 
-		if n := benchCount(b, dst); n != benchS3Entries {
-			b.Fatalf("the destination holds %d entries, want %d", n, benchS3Entries)
+		if n := benchCount(b, dst); n != benchS3Entries+testGovEntries {
+			b.Fatalf("the destination holds %d entries, want %d", n, benchS3Entries+testGovEntries)
 		}
 		if got := benchHeads(b, dst); !maps.Equal(got, want) {
 			b.Fatalf("the destination's heads differ from the source's:\n got %v\nwant %v", got, want)

@@ -122,9 +122,10 @@ func (r *Endpoint) getJSON(ctx context.Context, path string, q url.Values, v any
 // lacks. The server checks what it is sent; what it refuses is reported.
 // A server whose feeds show less than st remembers is a rollback, and
 // nothing local is changed. A sync with nothing new is one request.
-func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State) (*Result, error) {
+func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State, anchor string) (*Result, error) {
 	st.init()
 	res := newResult()
+	g := homeGate(l, anchor, time.Now())
 	var hs Heads
 	res.Requests++
 	if err := r.getJSON(ctx, "/v1/heads", nil, &hs); err != nil {
@@ -147,6 +148,7 @@ func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State)
 		return res, err
 	}
 	// Pull.
+feeds:
 	for _, h := range hs.Feeds {
 		after := local[h.Feed]
 		for after < h.Seq {
@@ -157,16 +159,22 @@ func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State)
 				return res, err
 			}
 			res.Batches++
-			if err := take(l, data, "feed "+h.Feed, st, res); err != nil {
+			refused := res.RefusedCount + len(res.held)
+			if err := take(l, data, "feed "+h.Feed, st, res, g); err != nil {
 				return res, err
 			}
-			// Only entries that verified move on: a server that sends
-			// none gets no second ask.
+			// Only entries taken move on: a server that sends none that
+			// verify gets no second ask, and a feed whose signer this
+			// home's root does not admit is left where it is.
 			now, err := headSeqs(l)
 			if err != nil {
 				return res, err
 			}
 			if now[h.Feed] <= after {
+				if res.RefusedCount+len(res.held) > refused {
+					st.Seen[h.Feed] = max(st.Seen[h.Feed], h.Seq)
+					continue feeds
+				}
 				return res, fmt.Errorf("%s: feed %s: asked for the entries after seq %d, got none that verify", r, h.Feed, after)
 			}
 			after = now[h.Feed]
@@ -180,11 +188,19 @@ func SyncEndpoint(ctx context.Context, l *ledger.Ledger, r *Endpoint, st *State)
 	if hs.Blobs > maxRemoteBlobs {
 		return res, fmt.Errorf("%s says it holds %d blobs, more than signoff takes from a remote (%d)", r, hs.Blobs, maxRemoteBlobs)
 	}
+	// The entries first, all of them (governance may come in a later feed),
+	// so that the blobs taken are those of the requests taken.
+	if err := finish(l, st, res, g); err != nil {
+		return res, err
+	}
 	if hs.Blobs != st.BlobCount {
-		if err := pullBlobs(ctx, l, r, hs.Blobs, st, res); err != nil {
+		skipped, err := pullBlobs(ctx, l, r, hs.Blobs, st, res)
+		if err != nil {
 			return res, err
 		}
-		st.BlobCount = hs.Blobs
+		// Blobs skipped as evidence of no request here yet are listed
+		// again at the next sync, which may bring their request.
+		st.BlobCount = hs.Blobs - skipped
 	}
 	// Push.
 	return res, pushTo(ctx, l, r, remote, st, res)
@@ -202,35 +218,44 @@ func headSeqs(l *ledger.Ledger) (map[string]uint64, error) {
 	return out, nil
 }
 
-// pullBlobs fetches the blobs the server lists that l lacks; the server
-// said it holds count.
-func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, count int, st *State, res *Result) error {
+// pullBlobs fetches the blobs the server lists that l lacks and that a
+// request l holds carries; the server said it holds count. It returns how
+// many it skipped for want of such a request.
+func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, count int, st *State, res *Result) (skipped int, err error) {
+	refs, err := referenced(l)
+	if err != nil {
+		return 0, err
+	}
 	after, listed := "", 0
 	for {
 		var ds []string
 		res.Requests++
 		if err := r.getJSON(ctx, "/v1/blobs", url.Values{"after": {after}}, &ds); err != nil {
-			return err
+			return skipped, err
 		}
 		if listed += len(ds); listed > count+maxListBlobs {
-			return fmt.Errorf("%s: the server lists more blobs than the %d it says it holds", r, count)
+			return skipped, fmt.Errorf("%s: the server lists more blobs than the %d it says it holds", r, count)
 		}
 		for _, d := range ds {
 			if !policy.IsDigest(d) {
-				return fmt.Errorf("%s: the blob list holds %q, not a digest", r, inert.Cut(d, 80))
+				return skipped, fmt.Errorf("%s: the blob list holds %q, not a digest", r, inert.Cut(d, 80))
 			}
 			if d <= after {
-				return fmt.Errorf("%s: the blob list is out of order at %s", r, d)
+				return skipped, fmt.Errorf("%s: the blob list is out of order at %s", r, d)
 			}
 			after = d
 			st.Blobs[d] = true
 			if l.HasBlob(d) {
 				continue
 			}
+			if !refs[d] {
+				skipped++ // evidence of no request this home holds
+				continue
+			}
 			res.Requests++
 			_, data, err := r.do(ctx, http.MethodGet, "/v1/blobs/"+d, nil, nil, ledger.MaxBlob)
 			if err != nil {
-				return err
+				return skipped, err
 			}
 			if got := ledger.BlobDigest(data); got != d {
 				res.refuse(fmt.Sprintf("blob %s: the server sent bytes whose digest is %s", d, got))
@@ -238,11 +263,11 @@ func pullBlobs(ctx context.Context, l *ledger.Ledger, r *Endpoint, count int, st
 				continue
 			}
 			if _, err := l.PutBlob(data); err != nil {
-				return err
+				return skipped, err
 			}
 		}
 		if len(ds) < maxListBlobs {
-			return nil
+			return skipped, nil
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/signoff-dev/signoff/ledger"
 )
@@ -27,9 +28,10 @@ const fileChunk = 16 << 20
 // changed by it. A sync holds a lock on the file; a file system that
 // cannot lock (some network shares) leaves keeping to one writer at a
 // time to the people carrying the file.
-func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*Result, error) {
+func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State, anchor string) (*Result, error) {
 	st.init()
 	res := newResult()
+	g := homeGate(l, anchor, time.Now())
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return res, err
 	}
@@ -80,7 +82,7 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*R
 				return nil
 			}
 			res.Batches++
-			if err := take(l, chunk.Bytes(), path, st, res); err != nil {
+			if err := take(l, chunk.Bytes(), path, st, res, g); err != nil {
 				return err
 			}
 			chunk.Reset()
@@ -111,6 +113,9 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State) (*R
 		return nil
 	}
 	if err := pull(size); err != nil {
+		return res, err
+	}
+	if err := finish(l, st, res, g); err != nil {
 		return res, err
 	}
 	// Push: append what the file lacks.

@@ -257,7 +257,7 @@ func FuzzSyncFile(f *testing.F) {
 		}
 		entries, blobs := ledgerCounts(t, l)
 		var st State
-		res, err := SyncFile(ctx, l, path, &st)
+		res, err := SyncFile(ctx, l, path, &st, g.anchor)
 		file, rerr := os.ReadFile(path)
 		if rerr != nil {
 			t.Fatal(rerr)
@@ -287,7 +287,7 @@ func FuzzSyncFile(f *testing.F) {
 			t.Errorf("the state says %d bytes read, digest %s; want %d of %d", st.FileOffset, st.FileDigest, wantOffset, len(file))
 		}
 
-		res, err = SyncFile(ctx, l, path, &st)
+		res, err = SyncFile(ctx, l, path, &st, g.anchor)
 		if err != nil {
 			t.Fatalf("a second sync: %v", err)
 		}
@@ -315,24 +315,24 @@ func TestSyncFileUnendedLastLine(t *testing.T) {
 	if err := os.WriteFile(path, append(bytes.Clone(g.export), last.MarshalLine()...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	home := open(t)
+	home := openBare(t)
 	if _, err := home.Append(signer(t, "other@fuzz.example"), "comment", []byte(`{}`), fuzzT0); err != nil {
 		t.Fatal(err)
 	}
 	var st State
-	if _, err := SyncFile(ctx, home, path, &st); err != nil {
+	if _, err := SyncFile(ctx, home, path, &st, g.anchor); err != nil {
 		t.Fatal(err)
 	}
 	// Another reader gets the entry from the file.
-	other := open(t)
-	if _, err := SyncFile(ctx, other, path, &State{}); err != nil {
+	other := openBare(t)
+	if _, err := SyncFile(ctx, other, path, &State{}, g.anchor); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := other.Get(last.ID); err != nil {
 		t.Fatalf("another reader of the file: %v", err)
 	}
 	// So must this home, now or on its next sync.
-	if _, err := SyncFile(ctx, home, path, &st); err != nil {
+	if _, err := SyncFile(ctx, home, path, &st, g.anchor); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := home.Get(last.ID); err != nil {

@@ -94,14 +94,14 @@ func TestS3Concurrent(t *testing.T) {
 	var wg stdsync.WaitGroup
 	for i := range homes {
 		wg.Go(func() {
-			if _, err := Sync(ctx, homes[i], remote, &states[i]); err != nil {
+			if _, err := Sync(ctx, homes[i], remote, &states[i], testAnchor); err != nil {
 				t.Errorf("home %d: %v", i, err)
 			}
 		})
 	}
 	wg.Wait()
 	for i := range homes {
-		if _, err := Sync(ctx, homes[i], remote, &states[i]); err != nil {
+		if _, err := Sync(ctx, homes[i], remote, &states[i], testAnchor); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +124,7 @@ func TestS3TamperAndRollback(t *testing.T) {
 		if _, err := l.Append(s, "comment", []byte(`{}`), t0.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Sync(ctx, l, remote, &st); err != nil {
+		if _, err := Sync(ctx, l, remote, &st, testAnchor); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,7 +138,7 @@ func TestS3TamperAndRollback(t *testing.T) {
 		t.Helper()
 		st2 := cloneState(saved)
 		before := count(t, l)
-		if _, err := Sync(ctx, l, remote, &st2); !errors.Is(err, want) {
+		if _, err := Sync(ctx, l, remote, &st2, testAnchor); !errors.Is(err, want) {
 			t.Errorf("%s: got %v, want %v", what, err, want)
 		} else {
 			t.Logf("%s: %v", what, err)
@@ -182,18 +182,18 @@ func TestS3Errors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st State
-	if _, err := Sync(ctx, l, nob, &st); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := Sync(ctx, l, nob, &st, testAnchor); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("a missing bucket: %v", err)
 	}
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
 	bad, _ := NewS3(ctx, "s3://approvals", S3Options{})
-	if _, err := Sync(ctx, l, bad, &State{}); err == nil || !strings.Contains(err.Error(), "credentials") {
+	if _, err := Sync(ctx, l, bad, &State{}, testAnchor); err == nil || !strings.Contains(err.Error(), "credentials") {
 		t.Errorf("bad credentials: %v", err)
 	}
 	srv.Stop()
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if _, err := Sync(ctx, l, good, &State{}); err == nil || !strings.Contains(err.Error(), "cannot reach") {
+	if _, err := Sync(ctx, l, good, &State{}, testAnchor); err == nil || !strings.Contains(err.Error(), "cannot reach") {
 		t.Errorf("a server that is down: %v", err)
 	}
 	for _, loc := range []string{"s3://", "s3://b/../x", "s3://b?x=1", "https://b"} {
@@ -228,10 +228,10 @@ func TestS3LostAcknowledgement(t *testing.T) {
 		}
 	}
 	var st State
-	if _, err := Sync(ctx, l, ackLost{remote}, &st); err == nil {
+	if _, err := Sync(ctx, l, ackLost{remote}, &st, testAnchor); err == nil {
 		t.Fatal("the lost acknowledgement was not reported")
 	}
-	res, err := Sync(ctx, l, remote, &st)
+	res, err := Sync(ctx, l, remote, &st, testAnchor)
 	if err != nil || res.Pushed != 0 {
 		t.Fatalf("the next sync: %+v, %v", res, err)
 	}

@@ -116,7 +116,7 @@ func makeDemo() (*demoFixture, error) {
 func demoHome(t *testing.T) *ledger.Ledger {
 	t.Helper()
 	d := loadDemo(t)
-	l := open(t)
+	l := openBare(t)
 	if _, err := l.Import(bytes.NewReader(d.export), ledger.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -350,10 +350,10 @@ func TestServePushPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer home.Close()
-	srv := startServer(t, open(t), nil, d.anchor)
+	srv := startServer(t, openBare(t), nil, d.anchor)
 
 	var st State
-	res, err := SyncEndpoint(ctx, home, srv.ep, &st)
+	res, err := SyncEndpoint(ctx, home, srv.ep, &st, loadDemo(t).anchor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,14 +367,14 @@ func TestServePushPull(t *testing.T) {
 		t.Errorf("the server holds %d blobs, the home %d", len(got), len(want))
 	}
 
-	res, err = SyncEndpoint(ctx, home, srv.ep, &st)
+	res, err = SyncEndpoint(ctx, home, srv.ep, &st, loadDemo(t).anchor)
 	if err != nil || res.Requests != 1 || res.Pushed+res.Pulled+res.Blobs != 0 || len(res.Refused) != 0 {
 		t.Errorf("a sync with nothing new: %+v, %v; want one request and nothing moved", res, err)
 	}
 
-	fresh := open(t)
+	fresh := openBare(t)
 	var fst State
-	res, err = SyncEndpoint(ctx, fresh, srv.ep, &fst)
+	res, err = SyncEndpoint(ctx, fresh, srv.ep, &fst, loadDemo(t).anchor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestServePushPull(t *testing.T) {
 	if got, want := blobSet(t, fresh), blobSet(t, home); !maps.Equal(got, want) {
 		t.Errorf("the empty home now holds %d blobs, the source %d", len(got), len(want))
 	}
-	res, err = SyncEndpoint(ctx, fresh, srv.ep, &fst)
+	res, err = SyncEndpoint(ctx, fresh, srv.ep, &fst, loadDemo(t).anchor)
 	if err != nil || res.Requests != 1 || res.Pushed+res.Pulled+res.Blobs != 0 {
 		t.Errorf("the new home's second sync: %+v, %v; want one request and nothing moved", res, err)
 	}
@@ -411,7 +411,7 @@ func TestServePushStatus(t *testing.T) {
 	at := serveNow
 
 	t.Run("stranger/403", func(t *testing.T) {
-		scratch := open(t)
+		scratch := openBare(t)
 		e, err := scratch.Append(stranger(t), "comment", []byte(`{"hello":"world"}`), at)
 		if err != nil {
 			t.Fatal(err)
@@ -610,7 +610,7 @@ func TestServeBootstrap(t *testing.T) {
 	d := loadDemo(t)
 	blobs, admin, members := demoOrder(t, d)
 
-	srv := startServer(t, open(t), nil, d.anchor)
+	srv := startServer(t, openBare(t), nil, d.anchor)
 	status, rep := postEntries(t, srv.url, lines(members...))
 	if status != http.StatusForbidden || rep.Accepted != 0 || len(rep.Refused) != len(members) {
 		t.Errorf("the members' entries alone: status %d, %+v; want 403, each refused", status, rep)
@@ -633,7 +633,7 @@ func TestServeBootstrap(t *testing.T) {
 		t.Errorf("the server's governance: %v", err)
 	}
 
-	other := startServer(t, open(t), nil, "sha256:"+strings.Repeat("ab", 32))
+	other := startServer(t, openBare(t), nil, "sha256:"+strings.Repeat("ab", 32))
 	status, rep = postEntries(t, other.url, d.export)
 	if status != http.StatusForbidden || rep.Accepted != 0 || rep.Blobs != 0 || len(rep.Refused) != d.entries+d.blobs {
 		t.Errorf("a server trusting another root: status %d, %+v; want 403, each entry and blob refused", status, rep)
@@ -649,7 +649,7 @@ func TestServeBootstrap(t *testing.T) {
 func TestServeConcurrentHomes(t *testing.T) {
 	ctx := context.Background()
 	d := loadDemo(t)
-	srv := startServer(t, open(t), nil, d.anchor)
+	srv := startServer(t, openBare(t), nil, d.anchor)
 	names := []string{"risk-officer", "compliance", "clinician", "owner", "mlops", "alice", "bob", "carol"}
 	const each = 3
 	homes := make([]*ledger.Ledger, len(names))
@@ -661,7 +661,7 @@ func TestServeConcurrentHomes(t *testing.T) {
 	var wg stdsync.WaitGroup
 	for i := range homes {
 		wg.Go(func() {
-			res, err := SyncEndpoint(ctx, homes[i], srv.ep, &states[i])
+			res, err := SyncEndpoint(ctx, homes[i], srv.ep, &states[i], loadDemo(t).anchor)
 			if err != nil {
 				t.Errorf("home %d: %v", i, err)
 			} else if len(res.Refused) != 0 {
@@ -671,7 +671,7 @@ func TestServeConcurrentHomes(t *testing.T) {
 	}
 	wg.Wait()
 	for i, l := range homes {
-		if _, err := SyncEndpoint(ctx, l, srv.ep, &states[i]); err != nil {
+		if _, err := SyncEndpoint(ctx, l, srv.ep, &states[i], loadDemo(t).anchor); err != nil {
 			t.Fatalf("home %d, again: %v", i, err)
 		}
 	}
@@ -731,12 +731,12 @@ func TestServeTwoServersOneBucket(t *testing.T) {
 	s3srv := s3test.Start(t)
 	s3srv.Setenv(t)
 	store := bucketStore(t, s3srv, "team")
-	a := startServer(t, open(t), store(), d.anchor)
-	b := startServer(t, open(t), store(), d.anchor)
+	a := startServer(t, openBare(t), store(), d.anchor)
+	b := startServer(t, openBare(t), store(), d.anchor)
 
 	home := demoHome(t)
 	var st State
-	if res, err := SyncEndpoint(ctx, home, a.ep, &st); err != nil || res.Pushed != d.entries {
+	if res, err := SyncEndpoint(ctx, home, a.ep, &st, loadDemo(t).anchor); err != nil || res.Pushed != d.entries {
 		t.Fatalf("pushing the demo to server A: %+v, %v", res, err)
 	}
 	var hs Heads
@@ -764,17 +764,17 @@ func TestServeTwoServersOneBucket(t *testing.T) {
 		st *State
 	}{{h1, a.ep, &st1}, {h2, b.ep, &st2}} {
 		wg.Go(func() {
-			if res, err := SyncEndpoint(ctx, x.l, x.ep, x.st); err != nil || res.Pushed != 4 || len(res.Refused) != 0 {
+			if res, err := SyncEndpoint(ctx, x.l, x.ep, x.st, loadDemo(t).anchor); err != nil || res.Pushed != 4 || len(res.Refused) != 0 {
 				t.Errorf("a concurrent push to %s: %+v, %v", x.ep, res, err)
 			}
 		})
 	}
 	wg.Wait()
 	// Each home now syncs with the other server.
-	if _, err := SyncEndpoint(ctx, h1, b.ep, &State{}); err != nil {
+	if _, err := SyncEndpoint(ctx, h1, b.ep, &State{}, loadDemo(t).anchor); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := SyncEndpoint(ctx, h2, a.ep, &State{}); err != nil {
+	if _, err := SyncEndpoint(ctx, h2, a.ep, &State{}, loadDemo(t).anchor); err != nil {
 		t.Fatal(err)
 	}
 	want := entrySet(t, h1)
@@ -782,7 +782,7 @@ func TestServeTwoServersOneBucket(t *testing.T) {
 		t.Errorf("home 1 holds %d entries, want %d", len(want), d.entries+8)
 	}
 	// A third server, new on the bucket, catches up as it starts.
-	c := startServer(t, open(t), store(), d.anchor)
+	c := startServer(t, openBare(t), store(), d.anchor)
 	for name, l := range map[string]*ledger.Ledger{"home 2": h2, "server A": a.l, "server B": b.l, "server C": c.l} {
 		if got := entrySet(t, l); !maps.Equal(got, want) {
 			t.Errorf("%s holds %d entries, home 1 %d", name, len(got), len(want))
@@ -900,7 +900,7 @@ func TestServeVerdict(t *testing.T) {
 	}
 
 	// A server that holds no trusted root has no verdict to give.
-	empty := startServer(t, open(t), nil, d.anchor)
+	empty := startServer(t, openBare(t), nil, d.anchor)
 	var e apiError
 	if status := getJSON(t, empty.url, "/v1/verdict?subject="+bundle+"&to=production", &e); status != http.StatusNotFound {
 		t.Errorf("a server without the root: %d %q; want 404", status, e.Error)
@@ -914,16 +914,16 @@ func TestServeRollbackSeen(t *testing.T) {
 	ctx := context.Background()
 	d := loadDemo(t)
 	home := demoHome(t)
-	full := startServer(t, open(t), nil, d.anchor)
+	full := startServer(t, openBare(t), nil, d.anchor)
 	var st State
-	if _, err := SyncEndpoint(ctx, home, full.ep, &st); err != nil {
+	if _, err := SyncEndpoint(ctx, home, full.ep, &st, loadDemo(t).anchor); err != nil {
 		t.Fatal(err)
 	}
 
 	// The emptier server holds the governance only, and an entry the
 	// home lacks, which must not reach it.
 	blobs, admin, members := demoOrder(t, d)
-	gov := open(t)
+	gov := openBare(t)
 	if _, err := gov.Import(bytes.NewReader(lines(admin...)), ledger.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -932,7 +932,7 @@ func TestServeRollbackSeen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// And one with every entry but fewer blobs.
-	noBlobs := open(t)
+	noBlobs := openBare(t)
 	if _, err := noBlobs.Import(bytes.NewReader(lines(slices.Concat(blobs[1:], admin, members)...)), ledger.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -942,7 +942,7 @@ func TestServeRollbackSeen(t *testing.T) {
 		saved := cloneState(st)
 		saved.BlobCount = st.BlobCount
 		entries, blobs := entrySet(t, home), blobSet(t, home)
-		_, err := SyncEndpoint(ctx, home, other.ep, &st)
+		_, err := SyncEndpoint(ctx, home, other.ep, &st, loadDemo(t).anchor)
 		if !errors.Is(err, ErrRollback) {
 			t.Errorf("%s: %v, want an error wrapping ErrRollback", name, err)
 		} else {
@@ -984,7 +984,7 @@ func TestServeBackingForgedSeq(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := startServer(t, open(t), backing, d.anchor)
+	a := startServer(t, openBare(t), backing, d.anchor)
 	if n := len(entrySet(t, a.l)); n != d.entries {
 		t.Fatalf("server A took %d entries from the store, want %d", n, d.entries)
 	}
@@ -1000,7 +1000,7 @@ func TestServeBackingForgedSeq(t *testing.T) {
 		t.Errorf("server A acknowledged entry %s (compliance seq %d) but the store holds it %d times: the forged seq 1000 kept it out",
 			next.ID.Short(), next.Seq, entries[next.ID])
 	}
-	b := startServer(t, open(t), backing, d.anchor)
+	b := startServer(t, openBare(t), backing, d.anchor)
 	if _, err := b.l.Get(next.ID); err != nil {
 		t.Errorf("server B, on the same store, lacks the entry server A acknowledged: %v", err)
 	}
@@ -1063,10 +1063,10 @@ func TestServeTwoServersOneFork(t *testing.T) {
 	s3srv := s3test.Start(t)
 	s3srv.Setenv(t)
 	store := bucketStore(t, s3srv, "fork")
-	a := startServer(t, open(t), store(), d.anchor)
-	b := startServer(t, open(t), store(), d.anchor)
+	a := startServer(t, openBare(t), store(), d.anchor)
+	b := startServer(t, openBare(t), store(), d.anchor)
 	home := demoHome(t)
-	if _, err := SyncEndpoint(ctx, home, a.ep, &State{}); err != nil {
+	if _, err := SyncEndpoint(ctx, home, a.ep, &State{}, loadDemo(t).anchor); err != nil {
 		t.Fatal(err)
 	}
 	s := d.keys["compliance"]
@@ -1091,7 +1091,7 @@ func TestServeTwoServersOneFork(t *testing.T) {
 		winners = append(winners, head)
 	}
 	// A new server reads the bucket: it holds each winner, no fork.
-	c := startServer(t, open(t), store(), d.anchor)
+	c := startServer(t, openBare(t), store(), d.anchor)
 	for _, w := range winners {
 		if _, err := c.l.Get(w.ID); err != nil {
 			t.Errorf("a new server lacks an entry a server acknowledged: %v", err)

@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/signoff-dev/signoff/ledger"
 )
 
 // Errors a Store returns.
@@ -131,7 +133,7 @@ func (d DirStore) PutNew(_ context.Context, name string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	tmp, err := writeTemp(filepath.Dir(p), data)
+	tmp, err := ledger.WriteTemp(filepath.Dir(p), data)
 	if err != nil {
 		return err
 	}
@@ -146,39 +148,4 @@ func (d DirStore) PutNew(_ context.Context, name string, data []byte) error {
 		dir.Close()
 	}
 	return nil
-}
-
-// writeTemp writes data to a new temporary file in dir and syncs it, for
-// putting in place whole; the caller removes the name it returns.
-func writeTemp(dir string, data []byte) (string, error) {
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return tmp.Name(), nil
-}
-
-// WriteFileAtomic replaces path with data, durably: a reader sees the old
-// bytes or the new, never part of them.
-func WriteFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := writeTemp(filepath.Dir(path), data)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	return os.Rename(tmp, path)
 }

@@ -7,10 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
 )
 
 // Limits on what a remote may make a sync read.
@@ -50,6 +54,9 @@ type State struct {
 	// last batch and one older one, in turn, so every batch is checked
 	// again for a fixed cost.
 	Audit uint64 `json:"audit"`
+	// Held are entries pulled whose signers the home's root did not admit
+	// (yet), offered again after later batches (see [State.holdBack]).
+	Held []string `json:"held,omitempty"`
 }
 
 func (s *State) init() {
@@ -75,6 +82,53 @@ type Result struct {
 	Equivocations []string `json:"equivocations"`
 	Warnings      []string `json:"warnings"`
 	Requests      int      `json:"requests"` // requests made to the remote
+	// NotAdmitted counts the entries refused because the root this home
+	// trusts does not admit their signers; Foreign names the other roots
+	// that such entries adopt: another organisation's ledger.
+	NotAdmitted int           `json:"not_admitted,omitempty"`
+	Foreign     []ForeignRoot `json:"foreign_roots,omitempty"`
+
+	held []heldLine // kept back in this sync, reported if still refused
+}
+
+// A ForeignRoot is a root adopted in entries a home refused: not the root
+// it trusts, nor one that root's history leads to.
+type ForeignRoot struct {
+	Digest string   `json:"digest"`
+	Admins []string `json:"admins"`
+}
+
+// notAdmitted counts e, refused because its signer is not admitted, and
+// names the root it adopts if it is a root adoption.
+func (r *Result) notAdmitted(e *ledger.Entry) {
+	r.NotAdmitted++
+	if e.Kind != policy.KindRoot {
+		return
+	}
+	rec, err := policy.ReadRecord(e)
+	if err != nil || slices.ContainsFunc(r.Foreign, func(f ForeignRoot) bool { return f.Digest == rec.Body.Digest }) || len(r.Foreign) >= maxRefusals {
+		return
+	}
+	f := ForeignRoot{Digest: rec.Body.Digest, Admins: []string{}}
+	if doc, err := policy.ParseDocument("root", []byte(rec.Body.Document)); err == nil && doc.Root != nil {
+		for _, a := range doc.Root.Admins {
+			f.Admins = append(f.Admins, a.Identity)
+		}
+	}
+	r.Foreign = append(r.Foreign, f)
+}
+
+// sayForeign adds a warning naming what was not admitted, once a sync is
+// done.
+func (r *Result) sayForeign(anchor string) {
+	if r.NotAdmitted == 0 {
+		return
+	}
+	msg := fmt.Sprintf("%d entries are signed by keys the root this home trusts (%s) does not admit; they were not taken, and nothing of them reaches status, the queue or governance", r.NotAdmitted, inert.Digest(anchor))
+	for _, f := range r.Foreign {
+		msg += fmt.Sprintf("; the remote holds entries governed by another root, %s (admins %s): another organisation's ledger?", f.Digest, strings.Join(f.Admins, ", "))
+	}
+	r.warn(msg)
 }
 
 // progress tells st's Progress, if any, what res says so far.
@@ -119,11 +173,15 @@ func (c counting) PutNew(ctx context.Context, n string, d []byte) error {
 // refused and reported; the rest are kept. A remote that rolled back or
 // whose objects changed gives an error wrapping ErrRollback or
 // ErrTampered, and nothing local is changed by it.
-func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State) (*Result, error) {
+func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State, anchor string) (*Result, error) {
 	st.init()
 	res := newResult()
 	s := counting{remote, &res.Requests}
-	if err := pull(ctx, l, s, st, res); err != nil {
+	g := homeGate(l, anchor, time.Now())
+	if err := pull(ctx, l, s, st, res, g); err != nil {
+		return res, err
+	}
+	if err := finish(l, st, res, g); err != nil {
 		return res, err
 	}
 	for tries := 0; tries < maxRetries; {
@@ -133,7 +191,7 @@ func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State) (*Resu
 			// Another writer took the batch number: read theirs, then
 			// retry.
 			tries++
-			if err := pull(ctx, l, s, st, res); err != nil {
+			if err := pull(ctx, l, s, st, res, g); err != nil {
 				return res, err
 			}
 		case err != nil || !more:
@@ -143,7 +201,7 @@ func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State) (*Resu
 	return res, fmt.Errorf("the remote's log kept moving: gave up after %d tries", maxRetries)
 }
 
-func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result) error {
+func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result, g *gate) error {
 	if st.LastBatch > 0 && !st.NoAudit {
 		// The last batch seen, and one older one in turn, must still be
 		// there with the same bytes.
@@ -197,7 +255,7 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 				return err
 			}
 			res.Batches++
-			if err := take(l, data, name, st, res); err != nil {
+			if err := take(l, data, name, st, res, g); err != nil {
 				return err
 			}
 			st.LastBatch, st.Digests[name] = n, digest(data)
@@ -207,53 +265,6 @@ func pull(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 			return nil
 		}
 	}
-}
-
-// take imports a batch, keeping every entry that verifies and reporting
-// the rest (the first maxRefusals). Only what was kept counts as held by
-// the remote: a forged line must not make a push skip what the remote
-// lacks.
-func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result) error {
-	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
-	r, err := l.Import(bytes.NewReader(data), ledger.ImportOptions{})
-	var ie *ledger.ImportError
-	if errors.As(err, &ie) {
-		// Some line is bad: check each alone, then import the rest.
-		good, bad, err := sift(l, lines)
-		if err != nil {
-			return err
-		}
-		for n := 1; n <= len(lines); n++ {
-			if why := bad[n]; why != nil {
-				res.refuse(fmt.Sprintf("%s line %d: %v", name, n, why))
-			}
-		}
-		lines = good
-		if len(good) == 0 {
-			return nil
-		}
-		r, err = l.Import(bytes.NewReader(append(bytes.Join(good, []byte("\n")), '\n')), ledger.ImportOptions{})
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	} else if err != nil {
-		return err
-	}
-	res.Pulled += r.Added
-	for _, q := range r.Equivocations {
-		res.Equivocations = append(res.Equivocations, q.Error())
-	}
-	for _, line := range lines {
-		if data, ok, err := ledger.ParseBlobLine(line); ok {
-			if err == nil {
-				st.Blobs[ledger.BlobDigest(data)] = true
-			}
-		} else if e, err := ledger.ParseLine(line); err == nil {
-			f := e.Feed.String()
-			st.Seen[f] = max(st.Seen[f], e.Seq)
-		}
-	}
-	return nil
 }
 
 // maxRefusals is how many refusals and warnings a result lists; the

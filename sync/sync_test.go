@@ -1,13 +1,17 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	stdsync "sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
 )
 
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -34,7 +39,85 @@ func signer(t testing.TB, id string) ledger.Signer {
 	return ls
 }
 
-func open(t *testing.T) *ledger.Ledger {
+// The sync tests' governance: a root, and a keyring naming everyone the
+// tests sign as, so that every home's root admits them.
+var testMembers = []string{"ann@example.com", "ben@example.com", "cat@example.com", "dee@example.com", "eve@example.com",
+	"fay@example.com", "gil@example.com", "junk@example.com", "lock@example.com", "tam@example.com", "ack@example.com",
+	"race-0@example.com", "race-1@example.com",
+	"reviewer0@example.com", "reviewer1@example.com", "reviewer2@example.com", "reviewer3@example.com", "reviewer4@example.com",
+	"reviewer5@example.com", "reviewer6@example.com", "reviewer7@example.com", "reviewer8@example.com", "reviewer9@example.com"}
+
+// testGovEntries is how many entries the governance takes.
+const testGovEntries = 2
+
+var (
+	testGovOnce   stdsync.Once
+	testGovLines  []byte // the adoptions, in the export format
+	testAnchor    string // the root's digest
+	testGovErrMsg string
+)
+
+// testGovernance signs the root and keyring once per process.
+func testGovernance(t testing.TB) ([]byte, string) {
+	t.Helper()
+	testGovOnce.Do(func() {
+		admin := signer(t, "admin@example.com")
+		key := func(s ledger.Signer) string {
+			return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
+		}
+		root := fmt.Sprintf("version: 1\nthreshold: 1\nadmins:\n  - identity: admin@example.com\n    keys: [%q]\n", key(admin))
+		var kr strings.Builder
+		kr.WriteString("version: 1\nmembers:\n")
+		for _, id := range testMembers {
+			fmt.Fprintf(&kr, "  - identity: %s\n    roles: [model-owner]\n    keys: [%q]\n", id, key(signer(t, id)))
+		}
+		var prev *ledger.Entry
+		for i, text := range []string{root, kr.String()} {
+			doc, err := policy.ParseDocument("doc", []byte(text))
+			if err != nil {
+				testGovErrMsg = err.Error()
+				return
+			}
+			h := ledger.Header{Kind: doc.Kind, Seq: 1, Time: t0.Add(-time.Hour + time.Duration(i)*time.Second),
+				Body: (&policy.Body{Version: doc.Version, Digest: doc.Digest, Document: text}).Marshal()}
+			if prev != nil {
+				h.Seq, h.Prev = 2, prev.ID
+			} else {
+				testAnchor = doc.Digest
+			}
+			e, err := ledger.SignEntry(admin, h)
+			if err != nil {
+				testGovErrMsg = err.Error()
+				return
+			}
+			testGovLines = append(append(testGovLines, e.MarshalLine()...), '\n')
+			prev = e
+		}
+	})
+	if testGovErrMsg != "" {
+		t.Fatal(testGovErrMsg)
+	}
+	return testGovLines, testAnchor
+}
+
+// open returns a new home ledger holding the tests' governance.
+func open(t testing.TB) *ledger.Ledger {
+	t.Helper()
+	l, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	gov, _ := testGovernance(t)
+	if _, err := l.Import(bytes.NewReader(gov), ledger.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// openBare returns a new ledger holding nothing.
+func openBare(t testing.TB) *ledger.Ledger {
+	t.Helper()
 	l, err := ledger.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -43,12 +126,34 @@ func open(t *testing.T) *ledger.Ledger {
 	return l
 }
 
+// count counts l's entries but the governance every home holds.
 func count(t *testing.T, l *ledger.Ledger) int {
 	n := 0
-	if err := l.Entries(ledger.Query{}, func(*ledger.Entry) error { n++; return nil }); err != nil {
+	err := l.Entries(ledger.Query{}, func(e *ledger.Entry) error {
+		if e.Kind != policy.KindRoot && e.Kind != policy.KindKeyring {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// carry signs s's request carrying blob as evidence, as signoff request
+// does, so that the homes that pull it take the blob too.
+func carry(t *testing.T, l *ledger.Ledger, s ledger.Signer, blob []byte, at time.Time) {
+	t.Helper()
+	d, err := l.PutBlob(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj := policy.Subject{Model: "m", Version: "1", Bundle: d, From: "staging", To: "production"}
+	body := &policy.Body{Subject: &subj, Tier: "high", Change: "standard", Evidence: map[string]string{"card.md": d}}
+	if _, err := l.AppendSubject(s, policy.KindRequest, subj.Bundle+","+policy.VersionSubject("m", "1"), body.Marshal(), at); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDirSync: three homes meet through a directory.
@@ -69,32 +174,30 @@ func converge(t *testing.T, remote Store) {
 			}
 		}
 	}
-	blob, err := homes[0].PutBlob([]byte("evidence"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	carry(t, homes[0], signer(t, "ann@example.com"), []byte("evidence"), t0.Add(time.Hour))
+	blob := ledger.BlobDigest([]byte("evidence"))
 	for round := range 2 {
 		for i, l := range homes {
-			if _, err := Sync(ctx, l, remote, &states[i]); err != nil {
+			if _, err := Sync(ctx, l, remote, &states[i], testAnchor); err != nil {
 				t.Fatalf("round %d, home %d: %v", round, i, err)
 			}
 		}
 	}
 	for i, l := range homes {
-		if n := count(t, l); n != 15 {
-			t.Errorf("home %d holds %d entries, want 15", i, n)
+		if n := count(t, l); n != 16 {
+			t.Errorf("home %d holds %d entries, want 16", i, n)
 		}
 		if !l.HasBlob(blob) {
 			t.Errorf("home %d lacks the blob", i)
 		}
 	}
-	res, err := Sync(ctx, homes[1], remote, &states[1])
+	res, err := Sync(ctx, homes[1], remote, &states[1], testAnchor)
 	if err != nil || res.Requests != 3 || res.Pushed != 0 || res.Pulled != 0 {
 		t.Errorf("a sync with nothing new: %+v, %v", res, err)
 	}
 	fresh := open(t)
 	var st State
-	if res, err := Sync(ctx, fresh, remote, &st); err != nil || res.Pulled != 15 || res.Pushed != 0 || !fresh.HasBlob(blob) {
+	if res, err := Sync(ctx, fresh, remote, &st, testAnchor); err != nil || res.Pulled != 16 || res.Pushed != 0 || !fresh.HasBlob(blob) {
 		t.Errorf("a fresh home: %+v, %v", res, err)
 	}
 }
@@ -110,7 +213,7 @@ func TestRollbackAndTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st State
-	if _, err := Sync(ctx, l, remote, &st); err != nil {
+	if _, err := Sync(ctx, l, remote, &st, testAnchor); err != nil {
 		t.Fatal(err)
 	}
 	batch := filepath.Join(root, "log", "00000000000000000001")
@@ -120,11 +223,11 @@ func TestRollbackAndTamper(t *testing.T) {
 	}
 	os.Remove(batch)
 	os.WriteFile(batch, []byte(strings.Replace(string(data), "a", "b", 1)), 0o644)
-	if _, err := Sync(ctx, l, remote, &st); !errors.Is(err, ErrTampered) {
+	if _, err := Sync(ctx, l, remote, &st, testAnchor); !errors.Is(err, ErrTampered) {
 		t.Errorf("a changed batch: %v", err)
 	}
 	os.Remove(batch)
-	if _, err := Sync(ctx, l, remote, &st); !errors.Is(err, ErrRollback) {
+	if _, err := Sync(ctx, l, remote, &st, testAnchor); !errors.Is(err, ErrRollback) {
 		t.Errorf("a dropped batch: %v", err)
 	}
 }
@@ -143,7 +246,7 @@ func TestBadEntriesRefusedRestKept(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "log", "00000000000000000001"), []byte(string(a.MarshalLine())+"\n"+bad+"\n"), 0o644)
 	dst := open(t)
 	var st State
-	res, err := Sync(ctx, dst, DirStore{Root: root}, &st)
+	res, err := Sync(ctx, dst, DirStore{Root: root}, &st, testAnchor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +271,7 @@ func TestOlderBatchAudited(t *testing.T) {
 		if _, err := l.Append(s, "comment", []byte(`{}`), t0.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Sync(ctx, l, remote, &st); err != nil {
+		if _, err := Sync(ctx, l, remote, &st, testAnchor); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -176,7 +279,7 @@ func TestOlderBatchAudited(t *testing.T) {
 	os.Remove(batch)
 	os.WriteFile(batch, []byte("truncated"), 0o644)
 	for i := range 4 {
-		if _, err := Sync(ctx, l, remote, &st); errors.Is(err, ErrTampered) {
+		if _, err := Sync(ctx, l, remote, &st, testAnchor); errors.Is(err, ErrTampered) {
 			return
 		} else if err != nil {
 			t.Fatal(err)
@@ -201,7 +304,7 @@ func TestJunkBatch(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "log", "00000000000000000002"), append(b.MarshalLine(), '\n'), 0o644)
 	dst := open(t)
 	var st State
-	res, err := Sync(context.Background(), dst, DirStore{Root: root}, &st)
+	res, err := Sync(context.Background(), dst, DirStore{Root: root}, &st, testAnchor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,14 +330,128 @@ func TestSyncFileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st State
-	if _, err := SyncFile(context.Background(), l, path, &st); err == nil || !strings.Contains(err.Error(), "another sync is using this file") {
+	if _, err := SyncFile(context.Background(), l, path, &st, testAnchor); err == nil || !strings.Contains(err.Error(), "another sync is using this file") {
 		t.Errorf("a locked file: %v", err)
 	}
 	if fi, _ := os.Stat(path); fi.Size() != 0 {
 		t.Error("the locked file was written")
 	}
 	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	if res, err := SyncFile(context.Background(), l, path, &st); err != nil || res.Pushed != 1 {
+	if res, err := SyncFile(context.Background(), l, path, &st, testAnchor); err != nil || res.Pushed != 1+testGovEntries {
 		t.Errorf("once free: %+v, %v", res, err)
+	}
+}
+
+// TestForeignRootRefused: a remote holding another organisation's ledger
+// (entries under another root) gives a home none of them; the home names
+// the other root, and what its own root admits still comes in.
+func TestForeignRootRefused(t *testing.T) {
+	ctx := context.Background()
+	remote := DirStore{Root: t.TempDir()}
+	// The other organisation: its own root, keyring and a member's
+	// comments, pushed to the shared remote.
+	other := openBare(t)
+	otherAdmin, otherMember := signer(t, "boss@other.example"), signer(t, "staff@other.example")
+	key := func(s ledger.Signer) string {
+		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
+	}
+	var otherRoot string
+	for i, text := range []string{
+		fmt.Sprintf("version: 1\nthreshold: 1\nadmins:\n  - identity: boss@other.example\n    keys: [%q]\n", key(otherAdmin)),
+		fmt.Sprintf("version: 1\nmembers:\n  - identity: staff@other.example\n    roles: [risk]\n    keys: [%q]\n", key(otherMember)),
+	} {
+		doc, err := policy.ParseDocument("doc", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := policy.Adopt(other, otherAdmin, doc, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			otherRoot = doc.Digest
+		}
+	}
+	for j := range 3 {
+		if _, err := other.Append(otherMember, "comment", []byte(`{}`), t0.Add(time.Duration(10+j)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Sync(ctx, other, remote, &State{}, otherRoot); err != nil {
+		t.Fatal(err)
+	}
+	// This organisation's home, with one entry of its own there too.
+	mine := open(t)
+	if _, err := mine.Append(signer(t, "ann@example.com"), "comment", []byte(`{}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(ctx, mine, remote, &State{}, testAnchor); err != nil {
+		t.Fatal(err)
+	}
+	fresh := open(t)
+	var st State
+	res, err := Sync(ctx, fresh, remote, &st, testAnchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pulled != 1 || res.NotAdmitted != 5 || res.RefusedCount != 5 {
+		t.Errorf("pulled %d, not admitted %d, refused %d; want 1, 5, 5", res.Pulled, res.NotAdmitted, res.RefusedCount)
+	}
+	if len(res.Foreign) != 1 || res.Foreign[0].Digest != otherRoot || !slices.Equal(res.Foreign[0].Admins, []string{"boss@other.example"}) {
+		t.Errorf("foreign roots: %+v, want %s (boss@other.example)", res.Foreign, otherRoot)
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "another root, "+otherRoot) }) {
+		t.Errorf("no warning names the other root: %q", res.Warnings)
+	}
+	if n := count(t, fresh); n != 1 {
+		t.Errorf("the home holds %d entries of its own, want 1: another organisation's flowed in", n)
+	}
+	for _, kind := range []string{policy.KindRoot, policy.KindKeyring} {
+		n := 0
+		fresh.Entries(ledger.Query{Kind: kind}, func(*ledger.Entry) error { n++; return nil })
+		if n != 1 {
+			t.Errorf("the home holds %d %s adoptions, want its own 1", n, kind)
+		}
+	}
+	// A second sync reports nothing again and costs what a quiet one does.
+	res, err = Sync(ctx, fresh, remote, &st, testAnchor)
+	if err != nil || res.RefusedCount != 0 || res.Pulled != 0 {
+		t.Errorf("a second sync: %+v, %v", res, err)
+	}
+}
+
+// TestLaterGovernanceAdmits: entries whose signer only a keyring in a
+// later batch admits are kept back and taken once it arrives, with no
+// refusal.
+func TestLaterGovernanceAdmits(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	src := open(t)
+	admin, newcomer := signer(t, "admin@example.com"), signer(t, "new@example.com")
+	c1, _ := src.Append(newcomer, "comment", []byte(`{}`), t0.Add(time.Hour))
+	c2, _ := src.Append(newcomer, "comment", []byte(`{}`), t0.Add(time.Hour+time.Minute))
+	key := func(s ledger.Signer) string {
+		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
+	}
+	kr := fmt.Sprintf("version: 2\nmembers:\n  - identity: new@example.com\n    roles: [risk]\n    keys: [%q]\n    valid_from: %s\n", key(newcomer), t0.Format(time.RFC3339))
+	doc, err := policy.ParseDocument("kr", []byte(kr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := policy.Adopt(src, admin, doc, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Batch 1 holds the newcomer's entries, batch 2 the keyring admitting
+	// them: as a big push cut in two leaves them.
+	os.MkdirAll(filepath.Join(root, "log"), 0o755)
+	os.WriteFile(filepath.Join(root, "log", "00000000000000000001"), []byte(string(c1.MarshalLine())+"\n"+string(c2.MarshalLine())+"\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "log", "00000000000000000002"), append(k2.MarshalLine(), '\n'), 0o644)
+	dst := open(t)
+	res, err := Sync(ctx, dst, DirStore{Root: root}, &State{}, testAnchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pulled != 3 || res.RefusedCount != 0 || res.NotAdmitted != 0 {
+		t.Errorf("pulled %d, refused %q, not admitted %d; want 3, none, 0", res.Pulled, res.Refused, res.NotAdmitted)
 	}
 }

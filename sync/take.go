@@ -1,0 +1,390 @@
+package sync
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/signoff-dev/signoff/inert"
+	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
+)
+
+// A line is one line of a batch or a push, parsed and checked.
+type line struct {
+	n      int // its number, from 1
+	raw    []byte
+	e      *ledger.Entry // nil for a blob
+	digest string        // a blob's
+}
+
+// A Refusal is one line a ledger would not take, and why.
+type Refusal struct {
+	Line   int    `json:"line"`
+	ID     string `json:"id,omitempty"`
+	Status int    `json:"status"` // as serve answers it: 400, 403, 409, 413
+	Error  string `json:"error"`
+}
+
+// parseLines parses every line of data and verifies every entry's
+// signature, on every core. It returns the entries and the blobs, in
+// order, and the lines that are neither.
+func parseLines(data []byte) (entries, blobs []*line, bad []Refusal) {
+	var es []*ledger.Entry
+	for i, raw := range bytes.Split(data, []byte("\n")) {
+		n := i + 1
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			continue
+		}
+		if blob, ok, err := ledger.ParseBlobLine(raw); ok {
+			if err != nil || len(blob) > ledger.MaxBlob {
+				bad = append(bad, Refusal{Line: n, Status: http.StatusBadRequest, Error: fmt.Sprintf("a blob line: %v", err)})
+				continue
+			}
+			blobs = append(blobs, &line{n: n, raw: raw, digest: ledger.BlobDigest(blob)})
+			continue
+		}
+		e, err := ledger.ParseLine(raw)
+		if err != nil {
+			bad = append(bad, Refusal{Line: n, Status: http.StatusBadRequest, Error: err.Error()})
+			continue
+		}
+		entries = append(entries, &line{n: n, raw: raw, e: e})
+		es = append(es, e)
+	}
+	errs := ledger.VerifyEntries(es)
+	good := entries[:0]
+	for i, ln := range entries {
+		if errs[i] != nil {
+			bad = append(bad, Refusal{Line: ln.n, ID: ln.e.ID.String(), Status: http.StatusBadRequest, Error: "the signature does not verify: " + errs[i].Error()})
+			continue
+		}
+		good = append(good, ln)
+	}
+	return good, blobs, bad
+}
+
+// A gate is what a ledger takes in from outside: entries the root it
+// trusts admits ([policy.Admits], the rule signoff serve applies to
+// pushes and every home applies to what it pulls).
+type gate struct {
+	anchor string
+	now    time.Time
+	// trust returns the governance history the ledger proves now (nil if
+	// it holds no trusted root yet); stale says governance was stored
+	// and it must be read again.
+	trust func() (*policy.Trust, error)
+	stale func()
+}
+
+// homeGate is the gate of a home's ledger: its trust read again after
+// every round that stores governance.
+func homeGate(l *ledger.Ledger, anchor string, now time.Time) *gate {
+	var t *policy.Trust
+	g := &gate{anchor: anchor, now: now}
+	g.trust = func() (*policy.Trust, error) {
+		if t != nil {
+			return t, nil
+		}
+		var err error
+		t, err = policy.LoadTrust(l, anchor, now)
+		if errors.Is(err, policy.ErrUnknownRoot) || errors.Is(err, policy.ErrNoRoot) {
+			return nil, nil
+		}
+		return t, err
+	}
+	g.stale = func() { t = nil }
+	return g
+}
+
+// A decision on one entry, by the check a caller runs in admit.
+type lineOutcome int
+
+const (
+	takeIt   lineOutcome = iota // store it
+	heldIt                      // the ledger holds it already
+	refuseIt                    // refuse it (status and why say so)
+)
+
+// admit runs, in rounds, over entries in order: an entry the ledger
+// holds already (known, if given) is counted held; one whose signer the
+// gate does not admit waits, with every later entry of its feed, for a
+// later round, which governance stored in this one may admit it to.
+// check decides on each admitted entry, in order (the chain rules,
+// equivocation); store stores what a round took. It returns how many
+// entries were stored, how many were held already, and the refusals.
+func admit(entries []*line, g *gate, check func(*line) (lineOutcome, int, string, error), store func([]*line) (int, error), known func(*line) (bool, error)) (added, held int, refused []Refusal, err error) {
+	waiting := map[*line]string{}
+	pending := entries
+	for len(pending) > 0 {
+		trust, err := g.trust()
+		if err != nil {
+			return added, held, refused, err
+		}
+		var keep, wait []*line
+		blocked := map[ledger.Feed]string{}
+		governance := false
+		for _, ln := range pending {
+			e := ln.e
+			if why, ok := blocked[e.Feed]; ok {
+				waiting[ln] = why
+				wait = append(wait, ln)
+				continue
+			}
+			if known != nil {
+				ok, err := known(ln)
+				if err != nil {
+					return added, held, refused, err
+				}
+				if ok {
+					held++
+					continue
+				}
+			}
+			if why := policy.Admits(trust, g.anchor, e, g.now); why != "" {
+				waiting[ln] = fmt.Sprintf("signer %s (%s) not admitted: %s", e.Feed, inert.Cut(e.Identity, 80), why)
+				blocked[e.Feed] = fmt.Sprintf("follows line %d of its feed, which was refused", ln.n)
+				wait = append(wait, ln)
+				continue
+			}
+			outcome, status, why, err := check(ln)
+			if err != nil {
+				return added, held, refused, err
+			}
+			switch outcome {
+			case heldIt:
+				held++
+				continue
+			case refuseIt:
+				refused = append(refused, Refusal{Line: ln.n, ID: e.ID.String(), Status: status, Error: why})
+				continue
+			}
+			keep = append(keep, ln)
+			switch e.Kind {
+			case policy.KindRoot, policy.KindKeyring, policy.KindPolicy:
+				governance = true
+			}
+		}
+		n, err := store(keep)
+		added += n
+		if err != nil {
+			return added, held, refused, err
+		}
+		pending = wait
+		if !governance || n == 0 {
+			break
+		}
+		g.stale()
+	}
+	for _, ln := range pending {
+		refused = append(refused, Refusal{Line: ln.n, ID: ln.e.ID.String(), Status: http.StatusForbidden, Error: waiting[ln]})
+	}
+	return added, held, refused, nil
+}
+
+// referenced returns the digests of the blobs l's requests carry: each
+// bundle's lock and evidence files. Only those are taken from outside,
+// so that no one outside the keyring can fill a store.
+func referenced(l *ledger.Ledger) (map[string]bool, error) {
+	refs := map[string]bool{}
+	err := l.Entries(ledger.Query{Kind: policy.KindRequest}, func(e *ledger.Entry) error {
+		r, err := policy.ReadRecord(e)
+		if err != nil || r.Body.Subject == nil {
+			return nil // not a request that counts; it carries nothing
+		}
+		refs[r.Body.Subject.Bundle] = true
+		for _, d := range r.Body.Evidence {
+			refs[d] = true
+		}
+		return nil
+	})
+	return refs, err
+}
+
+// joinLines is lines as a batch in the export format.
+func joinLines(blobs, entries []*line) []byte {
+	var buf bytes.Buffer
+	for _, group := range [][]*line{blobs, entries} {
+		for _, ln := range group {
+			buf.Write(ln.raw)
+			buf.WriteByte('\n')
+		}
+	}
+	return buf.Bytes()
+}
+
+// take checks a batch a remote holds and stores in l what l's root
+// admits: entries that verify, extend their feeds (the ledger's own
+// chain rules) and whose signers the root admits; and the blobs an
+// admitted request carries. The rest is refused and reported; entries
+// refused only because their signer is not (yet) admitted are kept back
+// in st, bounded, and offered again at the next sync, when governance
+// that arrived later may admit them. Only what was stored counts as held
+// by the remote: a forged line must not make a push skip what the remote
+// lacks.
+func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g *gate) error {
+	entries, blobs, bad := parseLines(data)
+	for _, b := range bad {
+		res.refuse(fmt.Sprintf("%s line %d: %s", name, b.Line, b.Error))
+	}
+	chain := l.NewChainCheck()
+	check := func(ln *line) (lineOutcome, int, string, error) {
+		err := chain.Check(ln.e)
+		var ee *ledger.EntryError
+		switch {
+		case errors.As(err, &ee):
+			return refuseIt, http.StatusBadRequest, err.Error(), nil
+		case err != nil:
+			return 0, 0, "", err
+		}
+		chain.Take(ln.e)
+		return takeIt, 0, "", nil
+	}
+	store := func(ls []*line) (int, error) {
+		if len(ls) == 0 {
+			return 0, nil
+		}
+		r, err := l.Import(bytes.NewReader(joinLines(nil, ls)), ledger.ImportOptions{Verified: true})
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+		for _, q := range r.Equivocations {
+			res.Equivocations = append(res.Equivocations, q.Error())
+		}
+		for _, ln := range ls {
+			f := ln.e.Feed.String()
+			st.Seen[f] = max(st.Seen[f], ln.e.Seq)
+		}
+		return r.Added, nil
+	}
+	known := func(ln *line) (bool, error) {
+		_, err := l.Get(ln.e.ID)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		f := ln.e.Feed.String()
+		st.Seen[f] = max(st.Seen[f], ln.e.Seq)
+		return true, nil
+	}
+	added, _, refused, err := admit(entries, g, check, store, known)
+	res.Pulled += added
+	if err != nil {
+		return err
+	}
+	for _, r := range refused {
+		msg := fmt.Sprintf("%s line %d: %s", name, r.Line, r.Error)
+		if r.Status == http.StatusForbidden {
+			// Offered again at the end of the sync, when governance that
+			// arrived later may admit it, and refused then if not.
+			ln := entryOf(entries, r.Line)
+			st.holdBack(ln.raw)
+			res.held = append(res.held, heldLine{ln.raw, ln.e, msg})
+			continue
+		}
+		res.refuse(msg)
+	}
+	if len(blobs) > 0 {
+		refs, err := referenced(l)
+		if err != nil {
+			return err
+		}
+		var keep []*line
+		for _, b := range blobs {
+			if refs[b.digest] {
+				keep = append(keep, b)
+			} else {
+				res.refuse(fmt.Sprintf("%s line %d: blob %s is evidence of no request this home holds", name, b.n, b.digest))
+			}
+		}
+		if len(keep) > 0 {
+			if _, err := l.Import(bytes.NewReader(joinLines(keep, nil)), ledger.ImportOptions{}); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			for _, b := range keep {
+				st.Blobs[b.digest] = true
+			}
+		}
+	}
+	return nil
+}
+
+func entryOf(entries []*line, n int) *line {
+	for _, ln := range entries {
+		if ln.n == n {
+			return ln
+		}
+	}
+	return nil
+}
+
+// Bounds on the entries a home keeps back for a later sync.
+const (
+	maxHeldLines = 4096
+	maxHeldBytes = 8 << 20
+)
+
+// holdBack keeps raw, an entry whose signer was not admitted, to offer
+// again after later batches, at the end of this sync and of the next
+// ones, within the bounds above.
+func (st *State) holdBack(raw []byte) {
+	if slices.Contains(st.Held, string(raw)) {
+		return
+	}
+	size := len(raw)
+	for _, h := range st.Held {
+		size += len(h)
+	}
+	if len(st.Held) < maxHeldLines && size <= maxHeldBytes {
+		st.Held = append(st.Held, string(raw))
+	}
+}
+
+// A heldLine is an entry kept back because its signer was not admitted,
+// and the refusal to report if it never is.
+type heldLine struct {
+	raw []byte
+	e   *ledger.Entry
+	why string
+}
+
+// finish ends a sync's pull: the entries kept back, in this sync and
+// earlier ones, are offered again, now that every batch is in (governance
+// from a later batch may admit them). Those seen first in this sync and
+// still not admitted are refused and reported, naming the roots they
+// belong to; those kept from earlier syncs stay kept, quietly (they were
+// reported then).
+func finish(l *ledger.Ledger, st *State, res *Result, g *gate) error {
+	fresh := res.held
+	res.held = nil
+	if len(st.Held) > 0 {
+		var data []byte
+		for _, h := range st.Held {
+			data = append(append(data, h...), '\n')
+		}
+		st.Held = nil
+		again := newResult()
+		if err := take(l, data, "entries kept back", st, again, g); err != nil {
+			return err
+		}
+		res.Pulled += again.Pulled
+		res.Equivocations = append(res.Equivocations, again.Equivocations...)
+		still := map[string]bool{}
+		for _, h := range again.held {
+			still[string(h.raw)] = true
+		}
+		for _, h := range fresh {
+			if still[string(h.raw)] {
+				res.refuse(h.why)
+				res.notAdmitted(h.e)
+			}
+		}
+	}
+	res.sayForeign(g.anchor)
+	return nil
+}
