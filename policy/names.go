@@ -1,11 +1,14 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/signoff-dev/signoff/evidence"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -75,4 +78,59 @@ func (t *Trust) versionsHint(l *ledger.Ledger, model string, at time.Time) strin
 		return fmt.Sprintf(" (the ledger holds no model %s: did you mean %s?)", model, nearest(model, models))
 	}
 	return fmt.Sprintf(" (the ledger holds no requests for a model %s)", model)
+}
+
+// Stages returns the stages the policy's transitions name, in order of
+// first mention (tiers by name).
+func (p *Policy) Stages() []string {
+	var out []string
+	for _, tier := range slices.Sorted(maps.Keys(p.Tiers)) {
+		for _, tr := range slices.Sorted(maps.Keys(p.Tiers[tier].Transitions)) {
+			from, to, _ := strings.Cut(tr, "->")
+			for _, s := range []string{from, to} {
+				if !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ErrUnknownStage is returned for a stage the policy in force names in no
+// transition.
+var ErrUnknownStage = errors.New("no transition of the policy in force names this stage")
+
+// CheckStage says whether stage is one the policy in force at at names,
+// suggesting the nearest when it is not ("prod": did you mean
+// production?). With no policy in force any well-formed name passes: the
+// verdict then says what is missing.
+func CheckStage(t *Trust, at time.Time, stage string) error {
+	if err := evidence.CheckName(stage); err != nil {
+		return err
+	}
+	if t == nil {
+		return nil
+	}
+	pol := t.PolicyAt(at)
+	if pol == nil {
+		return nil
+	}
+	stages := pol.Doc.Policy.Stages()
+	if slices.Contains(stages, stage) {
+		return nil
+	}
+	hint := ""
+	if n := nearest(stage, stages); n != "" {
+		hint = fmt.Sprintf(": did you mean %s?", n)
+	}
+	return fmt.Errorf("%w: %q%s (it names %s)", ErrUnknownStage, stage, hint, strings.Join(stages, ", "))
+}
+
+// NotApproved is the verdict on a question the records answer no to
+// before any bundle is judged (no such version, nothing requested): the
+// same shape as [Judge] gives, with the reasons.
+func NotApproved(s Subject, at time.Time, reasons ...string) *Verdict {
+	return &Verdict{Subject: s, At: at.UTC(), Reasons: append([]string{}, reasons...), Warnings: []string{}, Gates: []Result{},
+		Requirements: []RequirementStatus{}, Requests: []Signer{}, Decisions: []Decided{}}
 }

@@ -488,8 +488,11 @@ func TestDeadDocuments(t *testing.T) {
 	if err := tr.CheckAdoption(kr1); err == nil || !strings.Contains(err.Error(), ErrAlreadyInForce.Error()) {
 		t.Errorf("CheckAdoption(keyring v1 in force) = %v", err)
 	}
-	if err := (*Trust)(nil).CheckAdoption(kr1); err == nil || !strings.Contains(err.Error(), "adopt a root first") {
-		t.Errorf("CheckAdoption with no root = %v", err)
+	if err := (*Trust)(nil).CheckAdoption(kr1); err != nil {
+		t.Errorf("CheckAdoption of a first keyring v1 before a root is in force = %v", err)
+	}
+	if err := (*Trust)(nil).CheckAdoption(kr3); err == nil || !strings.Contains(err.Error(), "the first must be version 1, not 3") {
+		t.Errorf("CheckAdoption of a first keyring v3 = %v", err)
 	}
 	first2, _ := ParseDocument("r", []byte(ttRoot(2, []ledger.Signer{st.admin}, "")))
 	if err := (*Trust)(nil).CheckAdoption(first2); err == nil || !strings.Contains(err.Error(), "the first must be version 1") {

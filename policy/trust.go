@@ -236,6 +236,9 @@ func (t *Trust) replay() {
 		}
 		d.Adopters = signers(d.records, nil)
 		if why := NextVersion(t.current(d.Kind).Version, d.Kind, d.Version); why != "" {
+			if d.Kind == KindRoot && d.Version <= t.current(KindRoot).Version {
+				why = fmt.Sprintf("a rival root: this ledger's trust runs from root %s, and a root comes into force only as the next version adopted under the one in force", inert.Digest(t.Anchor))
+			}
 			d.Why = why
 			t.Dead = append(t.Dead, d)
 			if root != nil && len(admins(root.Doc.Root, t.countable(d.records))) >= root.Doc.Root.Threshold {
@@ -589,14 +592,11 @@ var ErrAlreadyInForce = errors.New("already in force")
 
 // CheckAdoption says why adopting doc now could never bring it into force,
 // before anyone signs it: its version must follow the one in force (see
-// [NextVersion]), and a keyring or policy needs a root in force. t may be
-// nil when the ledger holds no root yet. A document in force already gives
-// [ErrAlreadyInForce].
+// [NextVersion]). t is nil when no root is in force yet (none adopted, or
+// the first still short of its threshold): then the first version, 1, is
+// what may come. A document in force already gives [ErrAlreadyInForce].
 func (t *Trust) CheckAdoption(doc *Document) error {
 	if t == nil {
-		if doc.Kind != KindRoot {
-			return fmt.Errorf("no root is in force here, so no %s can be: adopt a root first (signoff init, or import a ledger that holds one)", doc.Kind)
-		}
 		if why := NextVersion(0, doc.Kind, doc.Version); why != "" {
 			return errors.New(why)
 		}
@@ -604,7 +604,7 @@ func (t *Trust) CheckAdoption(doc *Document) error {
 	}
 	cur := t.current(doc.Kind)
 	if cur.Digest == doc.Digest {
-		return fmt.Errorf("%w: %s version %d %s, since %s", ErrAlreadyInForce, doc.Kind, doc.Version, doc.Digest, cur.Since.UTC().Format(time.RFC3339))
+		return fmt.Errorf("%w since %s", ErrAlreadyInForce, cur.Since.UTC().Format(time.RFC3339))
 	}
 	if why := NextVersion(cur.Version, doc.Kind, doc.Version); why != "" {
 		return errors.New(why)
