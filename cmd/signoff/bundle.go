@@ -84,7 +84,7 @@ lock). Exit code 2 when the bundle is not as sealed.`,
 			var report *evidence.Report
 			if !hasMissing(st) {
 				stop := a.busy("computing metrics, 95% intervals and fairness")
-				report, err = b.Evaluate(st.Digest)
+				report, err = b.Evaluate()
 				stop()
 				if err != nil {
 					return &exitError{exitUsage, err}

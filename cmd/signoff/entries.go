@@ -38,7 +38,7 @@ disk; a printed id is never lost.`,
 			if err != nil {
 				return err
 			}
-			s, l, done, err := a.signing(&sf)
+			_, s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
@@ -110,7 +110,7 @@ fingerprint, kind, seq and short id. Give a short id to 'signoff show'.`,
 				}
 				q.Kind = kind
 			}
-			l, err := a.openLedger()
+			_, l, err := a.readLedger()
 			if err != nil {
 				return err
 			}
@@ -174,7 +174,7 @@ armored SSH signature, so stock OpenSSH can check the entry:
 			if btoi(payload)+btoi(signature)+btoi(asJSON) > 1 {
 				return usageError("choose one of --payload, --signature and --json")
 			}
-			l, err := a.openLedger()
+			_, l, err := a.readLedger()
 			if err != nil {
 				return err
 			}
@@ -272,7 +272,7 @@ The identities are those the entries claim.`,
 		Example: `  signoff signers > allowed_signers`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			l, err := a.openLedger()
+			_, l, err := a.readLedger()
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ An existing FILE is not overwritten without --force.`,
   signoff export - | gzip > ledger.jsonl.gz`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			l, err := a.openLedger()
+			_, l, err := a.readLedger()
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,11 @@ is kept as evidence and reported here and by every 'signoff ledger verify'.`,
 				defer f.Close()
 				r, name = f, args[0]
 			}
-			l, err := a.openLedger()
+			h, err := a.createHome()
+			if err != nil {
+				return err
+			}
+			l, err := h.Ledger()
 			if err != nil {
 				return err
 			}
@@ -223,7 +227,11 @@ itself may have been altered beneath signoff (a copied or restored disk).
 Exit codes: 0 intact, 2 not intact (bad entries or equivocation), 3 usage.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			l, err := a.openLedger()
+			h, err := a.openHome()
+			if err != nil {
+				return err
+			}
+			l, err := h.WriteLedger()
 			if err != nil {
 				return err
 			}

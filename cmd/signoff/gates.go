@@ -28,8 +28,14 @@ bound (confidence: 0.95); a fairness metric over named group columns;
 required evidence (card, scans, docs, reproducibility, …); and a CEL
 expression over metrics, fairness and manifest.
 
-Exit codes: 0 every gate passes, 1 any gate fails or is undefined, 3 bad
-input (bundle, policy, or a tier or transition the policy lacks).`,
+The bundle's seal is checked as signoff verify checks it: a bundle changed
+since it was sealed is not evaluated (exit 2, naming the files that
+changed); one never sealed is evaluated as its files are, and said to be
+unsealed (seal it with signoff bundle seal before requesting it).
+
+Exit codes: 0 every gate passes, 1 any gate fails or is undefined, 2 the
+bundle is not as sealed, 3 bad input (bundle, policy, or a tier or
+transition the policy lacks).`,
 		Example: `  signoff gates ./credit-risk-v7 --policy policy.yaml
   signoff gates ./credit-risk-v7 --policy policy.yaml --json | jq '.gates[] | select(.status != "pass")'`,
 		Args: cobra.ExactArgs(1),
@@ -55,12 +61,21 @@ input (bundle, policy, or a tier or transition the policy lacks).`,
 			if err != nil {
 				return usageError("%s asks for %s at risk tier %q, but %v", args[0], m.Transition, m.RiskTier, err)
 			}
-			lock, err := b.Lock()
+			st, err := b.Check()
 			if err != nil {
 				return usageError("%v", err)
 			}
+			sealed := st.SealedDigest != ""
+			if sealed && !st.Intact() {
+				ns := &notSealedError{args[0], st}
+				if asJSON {
+					writeJSON(a.stdout, map[string]any{"digest": st.Digest, "sealed_digest": st.SealedDigest, "sealed": true, "intact": false,
+						"changed": st.Changed(), "pass": false, "gates": []policy.Result{}, "error": ns.Error()})
+				}
+				return &exitError{exitTampered, ns}
+			}
 			stop := a.busy("computing metrics, 95% intervals and fairness")
-			report, err := b.Evaluate(lock.Digest())
+			report, err := b.Evaluate()
 			stop()
 			if err != nil {
 				return usageError("%v", err)
@@ -69,7 +84,7 @@ input (bundle, policy, or a tier or transition the policy lacks).`,
 			pass := policy.AllPass(results)
 			if asJSON {
 				if err := writeJSON(a.stdout, map[string]any{
-					"digest": lock.Digest(), "tier": m.RiskTier, "transition": m.Transition.String(),
+					"digest": st.Digest, "sealed": sealed, "intact": sealed, "tier": m.RiskTier, "transition": m.Transition.String(),
 					"pass": pass, "gates": results,
 				}); err != nil {
 					return err
@@ -86,6 +101,9 @@ input (bundle, policy, or a tier or transition the policy lacks).`,
 					n[r.Status]++
 				}
 				fmt.Fprintf(a.stdout, "%s %s at risk tier %s: ✓ %d ✗ %d ? %d\n", inert.Escape(m.Model+" "+m.Version), m.Transition, inert.Escape(m.RiskTier), n[policy.Pass], n[policy.Fail], n[policy.Undefined])
+				if !sealed {
+					fmt.Fprintf(a.stdout, "not sealed: these are the files as they are now (%s); seal the bundle with signoff bundle seal %s before requesting it\n", inert.Digest(st.Digest), inert.Escape(args[0]))
+				}
 			}
 			if !pass {
 				return &exitError{exitFailed, nil}
@@ -94,6 +112,6 @@ input (bundle, policy, or a tier or transition the policy lacks).`,
 		},
 	}
 	c.Flags().StringVar(&policyFile, "policy", "", "the policy file (policy.yaml)")
-	c.Flags().BoolVar(&asJSON, "json", false, "the results as JSON: digest, tier, transition, pass, gates[]")
+	c.Flags().BoolVar(&asJSON, "json", false, "the results as JSON: digest, sealed, intact, tier, transition, pass, gates[]")
 	return c
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,64 +13,6 @@ import (
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
-
-// rootPin is the file in the home that holds the digest of the root this
-// home trusts first.
-const rootPin = "root.pin"
-
-// knownAnchor returns the root to trust when it is known without reading
-// the ledger: --root, else the home's pin; "" if neither.
-func (a *app) knownAnchor(flag string) (string, error) {
-	if flag != "" {
-		if !policy.IsDigest(flag) {
-			return "", usageError("--root %q is not a root digest (sha256: and 64 hex digits)", flag)
-		}
-		return flag, nil
-	}
-	pin, err := a.pinPath()
-	if err != nil {
-		return "", err
-	}
-	if data, err := os.ReadFile(pin); err == nil {
-		d := strings.TrimSpace(string(data))
-		if !policy.IsDigest(d) {
-			return "", usageError("%s does not hold a root digest: fix or remove it", pin)
-		}
-		return d, nil
-	}
-	return "", nil
-}
-
-func (a *app) pinPath() (string, error) {
-	h, err := a.homeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(h, rootPin), nil
-}
-
-// anchor returns the digest of the root to trust: --root, else the home's
-// pin, else the one first root the ledger holds, which is then pinned.
-func (a *app) anchor(flag string, l *ledger.Ledger) (string, error) {
-	if d, err := a.knownAnchor(flag); d != "" || err != nil {
-		return d, err
-	}
-	pin, err := a.pinPath()
-	if err != nil {
-		return "", err
-	}
-	t, err := policy.LoadTrust(l, "", time.Now())
-	if errors.Is(err, policy.ErrAmbiguousRoot) {
-		return "", &exitError{exitUsage, err}
-	} else if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(pin, []byte(t.Anchor+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("failed to pin the root: %w", err)
-	}
-	fmt.Fprintf(a.stderr, "signoff: trusting root %s, the first this home has seen; pinned in %s\n", t.Anchor, pin)
-	return t.Anchor, nil
-}
 
 // parseAt reads an --at flag: now if empty, else an RFC 3339 time.
 func parseAt(at string) (time.Time, error) {
@@ -83,25 +24,6 @@ func parseAt(at string) (time.Time, error) {
 		return t, usageError("--at %q is not an RFC 3339 time (2026-12-01T00:00:00Z)", at)
 	}
 	return t, nil
-}
-
-// pin records digest as the root this home trusts, unless one is pinned.
-func (a *app) pin(digest string) error {
-	path, err := a.pinPath()
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(f, digest)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func (a *app) initCmd() *cobra.Command {
@@ -127,7 +49,11 @@ Your home pins this root as the one it trusts.`,
   signoff init --admin-threshold 2 --admin bob.pub --admin carol.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, done, err := a.signer(&sf)
+			h, err := a.openHome()
+			if err != nil {
+				return err
+			}
+			s, done, err := a.signer(h, &sf)
 			if err != nil {
 				return err
 			}
@@ -171,16 +97,19 @@ Your home pins this root as the one it trusts.`,
 					return err
 				}
 			}
-			l, err := a.openLedger()
+			l, err := h.Ledger()
 			if err != nil {
 				return err
 			}
 			defer l.Close()
+			if trust, err := policy.LoadTrust(l, "", time.Now()); err == nil {
+				return usageError("this home's ledger already holds root %s: init starts governance once; adopt a new root version with signoff adopt", trust.Anchor)
+			}
 			e, err := policy.Adopt(l, s, root, time.Now())
 			if err != nil {
 				return err
 			}
-			if err := a.pin(root.Digest); err != nil {
+			if _, err := h.SetPin(root.Digest); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "wrote root.yaml, keyring.yaml and policy.yaml\n")
@@ -295,6 +224,7 @@ tiers:
 
 func (a *app) adoptCmd() *cobra.Command {
 	var sf signFlags
+	var root string
 	c := &cobra.Command{
 		Use:   "adopt (FILE | sha256:DIGEST)",
 		Short: "Sign your adoption of a root, keyring or policy",
@@ -304,14 +234,17 @@ your signature, so every machine that imports it can check what was in
 force when.
 
 A document is in force once the threshold of admins of the root in force
-has adopted the same digest (a new root also needs its own threshold). Its
-version must be higher than the one in force. To adopt what another admin
-adopted, import their ledger and give the digest instead of a file.`,
+has adopted the same digest (a new root also needs its own threshold).
+Versions of each kind go up by exactly one: the first is version 1, then
+each is the one in force plus one. A document that could never come into
+force is refused before anything is signed, with the rule it breaks. To
+adopt what another admin adopted, import their ledger and give the digest
+instead of a file.`,
 		Example: `  signoff adopt keyring.yaml
   signoff adopt sha256:3f9a…   # a document another admin adopted`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, l, done, err := a.signing(&sf)
+			h, s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
@@ -330,19 +263,29 @@ adopted, import their ledger and give the digest instead of a file.`,
 					return usageError("%v", err)
 				}
 			}
-			// An adoption that can never take effect helps no one: say why.
-			if anchor, err := a.anchor("", l); err == nil {
-				if t, err := policy.LoadTrust(l, anchor, time.Now()); err == nil {
-					if cur := t.InForceNow(doc.Kind); cur != nil {
-						switch {
-						case cur.Digest == doc.Digest:
-							fmt.Fprintf(a.stdout, "%s version %d %s is already in force; nothing signed\n", doc.Kind, doc.Version, doc.Digest)
-							return nil
-						case doc.Version != cur.Version+1:
-							return usageError("%s is %s version %d, but version %d is in force: the next must be version %d", args[0], doc.Kind, doc.Version, cur.Version, cur.Version+1)
-						}
-					}
+			// An adoption that can never take effect helps no one: say why
+			// before signing it.
+			var trust *policy.Trust
+			anchor, err := a.anchor(h, root, l)
+			switch {
+			case errors.Is(err, policy.ErrNoRoot) && doc.Kind != policy.KindRoot:
+				return usageError("no root is adopted here, so no %s can come into force: adopt a root first (signoff init, or import a ledger that holds one); nothing signed", doc.Kind)
+			case errors.Is(err, policy.ErrNoRoot):
+			case err != nil:
+				return err
+			default:
+				trust, err = policy.LoadTrust(l, anchor, time.Now())
+				if errors.Is(err, policy.ErrNoRoot) {
+					trust = nil // the root is adopted, short of its threshold
+				} else if err != nil {
+					return err
 				}
+			}
+			if err := trust.CheckAdoption(doc); errors.Is(err, policy.ErrAlreadyInForce) {
+				fmt.Fprintf(a.stdout, "%s version %d %s is %v; nothing signed\n", doc.Kind, doc.Version, doc.Digest, err)
+				return nil
+			} else if err != nil {
+				return usageError("%s: %v; nothing signed", args[0], err)
 			}
 			e, err := policy.Adopt(l, s, doc, time.Now())
 			if err != nil {
@@ -350,36 +293,53 @@ adopted, import their ledger and give the digest instead of a file.`,
 			}
 			fmt.Fprintf(a.stdout, "adopted %s version %d %s (entry %s)\n", doc.Kind, doc.Version, doc.Digest, e.ID)
 			// Say where it stands now.
-			anchor, err := a.anchor("", l)
-			var t *policy.Trust
-			if err == nil {
-				t, err = policy.LoadTrust(l, anchor, time.Now())
+			if anchor == "" && doc.Kind == policy.KindRoot {
+				anchor = doc.Digest
+				if _, err := h.SetPin(doc.Digest); err != nil {
+					return err
+				}
 			}
+			t, err := policy.LoadTrust(l, anchor, time.Now())
 			if err != nil {
 				fmt.Fprintf(a.stdout, "not in force: %v\n", err)
 				return nil
 			}
-			for _, list := range [][]*policy.InForce{t.Roots, t.Keyrings, t.Policies} {
-				for _, d := range list {
-					if d.Digest == doc.Digest {
-						fmt.Fprintf(a.stdout, "in force since %s\n", d.Since.UTC().Format(time.RFC3339))
-						return nil
-					}
-				}
-			}
-			for _, d := range t.Pending {
-				if d.Digest == doc.Digest {
-					fmt.Fprintf(a.stdout, "not yet in force: adopted by %d; more admins of the root in force must adopt it (signoff adopt %s)\n", len(d.Adopters), doc.Digest)
-				}
-			}
-			for _, w := range t.Warnings {
-				fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
-			}
+			a.printStanding(t, doc.Digest)
 			return nil
 		},
 	}
+	c.Flags().StringVar(&root, "root", "", "the digest of the root to trust (default: the root this home pinned)")
 	sf.register(c)
 	return c
+}
+
+// printStanding says where the document with digest stands in t: in
+// force, pending (and how many adoptions it has), or never in force and
+// why.
+func (a *app) printStanding(t *policy.Trust, digest string) {
+	for _, list := range [][]*policy.InForce{t.Roots, t.Keyrings, t.Policies} {
+		for _, d := range list {
+			if d.Digest == digest {
+				fmt.Fprintf(a.stdout, "in force since %s\n", d.Since.UTC().Format(time.RFC3339))
+				return
+			}
+		}
+	}
+	for _, d := range t.Pending {
+		if d.Digest == digest {
+			root := t.InForceNow(policy.KindRoot)
+			fmt.Fprintf(a.stdout, "not yet in force: adopted by %d; more admins of the root in force must adopt it (it needs %d of them): signoff adopt %s\n",
+				len(d.Adopters), root.Doc.Root.Threshold, digest)
+		}
+	}
+	for _, d := range t.Dead {
+		if d.Digest == digest {
+			fmt.Fprintf(a.stdout, "never in force: %s\n", inert.Escape(d.Why))
+		}
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
+	}
 }
 
 func (a *app) governanceCmd() *cobra.Command {
@@ -391,7 +351,8 @@ func (a *app) governanceCmd() *cobra.Command {
 		Long: `Show the governance history this ledger proves: each root, keyring and
 policy version that came into force, when, and which admins' adoptions put
 it there; documents adopted by fewer admins than it takes (pending); and
-warnings, such as a version adopted below the one in force.`,
+documents that can never come into force, with the rule they break (the
+first version is 1, then each is the one in force plus one); and warnings.`,
 		Example: `  signoff governance
   signoff governance --json | jq '.policies[-1].digest'`,
 		Args: cobra.NoArgs,
@@ -400,12 +361,12 @@ warnings, such as a version adopted below the one in force.`,
 			if err != nil {
 				return err
 			}
-			l, err := a.openLedger()
+			h, l, err := a.readLedger()
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			anchor, err := a.anchor(root, l)
+			anchor, err := a.anchor(h, root, l)
 			if err != nil {
 				return err
 			}
@@ -427,7 +388,10 @@ warnings, such as a version adopted below the one in force.`,
 				}
 			}
 			for _, d := range t.Pending {
-				fmt.Fprintf(a.stdout, "%-8s v%-3d %s  pending: %d adoption(s) so far\n", d.Kind, d.Version, d.Digest, len(d.Adopters))
+				fmt.Fprintf(a.stdout, "%-8s v%-3d %s  pending: %s so far\n", d.Kind, d.Version, d.Digest, plural(len(d.Adopters), "adoption", "adoptions"))
+			}
+			for _, d := range t.Dead {
+				fmt.Fprintf(a.stdout, "%-8s v%-3d %s  never in force: %s\n", d.Kind, d.Version, d.Digest, inert.Escape(d.Why))
 			}
 			for _, w := range t.Warnings {
 				fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))

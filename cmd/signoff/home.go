@@ -4,49 +4,71 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
 )
 
-// homeDir returns the signoff home: --home, $SIGNOFF_HOME or ~/.signoff.
+// homeDir returns the signoff home's directory: --home, $SIGNOFF_HOME or
+// ~/.signoff.
 func (a *app) homeDir() (string, error) {
-	if a.home != "" {
-		return a.home, nil
-	}
-	if h := os.Getenv("SIGNOFF_HOME"); h != "" {
-		return h, nil
-	}
-	u, err := os.UserHomeDir()
+	dir, err := home.Locate(a.home)
 	if err != nil {
-		return "", usageError("no home directory: set SIGNOFF_HOME or pass --home")
+		return "", usageError("%v", err)
 	}
-	return filepath.Join(u, ".signoff"), nil
+	return dir, nil
 }
 
-func (a *app) defaultKeyPath() (string, error) {
-	h, err := a.homeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(h, "keys", "id_ed25519"), nil
-}
-
-// openLedger opens the ledger in the home, creating both if needed.
-func (a *app) openLedger() (*ledger.Ledger, error) {
-	h, err := a.homeDir()
+// openHome returns the signoff home, which must exist: a missing home is
+// an input error naming the path and how to make one, never an empty
+// home made in its place.
+func (a *app) openHome() (*home.Home, error) {
+	dir, err := a.homeDir()
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(h, 0o700); err != nil {
-		return nil, fmt.Errorf("failed to create signoff home: %w", err)
+	return home.Open(dir)
+}
+
+// createHome returns the signoff home, making it if it is not there: for
+// the commands that make a home (keygen, import, remote add, sync).
+func (a *app) createHome() (*home.Home, error) {
+	dir, err := a.homeDir()
+	if err != nil {
+		return nil, err
 	}
-	return ledger.Open(filepath.Join(h, "ledger"))
+	return home.Create(dir)
+}
+
+// readLedger opens an existing home's ledger read-only: for the commands
+// that only read.
+func (a *app) readLedger() (*home.Home, *ledger.Ledger, error) {
+	h, err := a.openHome()
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := h.ReadLedger()
+	return h, l, err
+}
+
+// anchor returns the root to trust (see [home.Home.Anchor]), telling the
+// user when it pins one for the first time.
+func (a *app) anchor(h *home.Home, flag string, l *ledger.Ledger) (string, error) {
+	d, pinned, err := h.Anchor(flag, l)
+	if errors.Is(err, policy.ErrAmbiguousRoot) {
+		return "", &exitError{exitUsage, err}
+	} else if err != nil {
+		return "", err
+	}
+	if pinned {
+		fmt.Fprintf(a.stderr, "signoff: trusting root %s, the first this home has seen; pinned in %s\n", d, h.Path(home.RootPin))
+	}
+	return d, nil
 }
 
 // signFlags choose the key that signs: a key file or an ssh-agent key.
@@ -66,62 +88,40 @@ func (f *signFlags) register(c *cobra.Command) {
 	c.MarkFlagsMutuallyExclusive("agent", "passphrase-file")
 }
 
-// signer opens the chosen key. The returned func releases it.
-func (a *app) signer(f *signFlags) (ledger.Signer, func(), error) {
-	if f.fingerprint != "" && !f.agent {
-		return nil, nil, usageError("--fingerprint picks an ssh-agent key: use it with --agent")
-	}
-	if f.agent {
-		s, err := ledger.NewAgentSigner(os.Getenv("SSH_AUTH_SOCK"), f.fingerprint, a.defaultPublicKey())
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, func() { s.Close() }, nil
-	}
+// keyOf is the key the flags choose, its passphrase asked as the flags
+// say.
+func (a *app) keyOf(h *home.Home, f *signFlags) home.Key {
+	k := home.Key{File: f.key, Agent: f.agent, AgentSocket: os.Getenv("SSH_AUTH_SOCK"), Fingerprint: f.fingerprint}
 	path := f.key
 	if path == "" {
-		var err error
-		if path, err = a.defaultKeyPath(); err != nil {
-			return nil, nil, err
-		}
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, nil, usageError("no signing key at %s: create one with 'signoff keygen --identity YOU@EXAMPLE.COM', or pass --key or --agent", path)
-		}
+		path = h.KeyPath()
 	}
-	s, err := ledger.LoadKeyFile(path, a.passphrase(f.passphraseFile, path))
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, func() {}, nil
+	k.Passphrase = a.passphrase(f.passphraseFile, path)
+	return k
 }
 
-// signing opens the chosen key and the home's ledger, for a command that
-// signs an entry. done releases both.
-func (a *app) signing(f *signFlags) (ledger.Signer, *ledger.Ledger, func(), error) {
-	s, release, err := a.signer(f)
+// signer opens the chosen key of the home's signer. done releases it.
+func (a *app) signer(h *home.Home, f *signFlags) (ledger.Signer, func(), error) {
+	return h.Signer(a.keyOf(h, f))
+}
+
+// signing opens the home, the chosen key and the home's ledger, for a
+// command that signs an entry. done releases them.
+func (a *app) signing(f *signFlags) (*home.Home, ledger.Signer, *ledger.Ledger, func(), error) {
+	h, err := a.openHome()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	l, err := a.openLedger()
+	s, release, err := a.signer(h, f)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	l, err := h.Ledger()
 	if err != nil {
 		release()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return s, l, func() { l.Close(); release() }, nil
-}
-
-// defaultPublicKey returns the home's public key, if there is one, so that
-// --agent can prefer it when the agent holds several keys.
-func (a *app) defaultPublicKey() ssh.PublicKey {
-	path, err := a.defaultKeyPath()
-	if err != nil {
-		return nil
-	}
-	pub, _, err := ledger.ReadPublicKeyFile(path + ".pub")
-	if err != nil {
-		return nil
-	}
-	return pub
+	return h, s, l, func() { l.Close(); release() }, nil
 }
 
 // passphrase returns the source of a key's passphrase: the file, else a

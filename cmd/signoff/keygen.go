@@ -42,10 +42,11 @@ The key works with stock OpenSSH: 'ssh-add' puts it in ssh-agent for
 			}
 			path := out
 			if path == "" {
-				var err error
-				if path, err = a.defaultKeyPath(); err != nil {
+				h, err := a.createHome()
+				if err != nil {
 					return err
 				}
+				path = h.KeyPath()
 			}
 			var pass []byte
 			switch {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/inert"
 	"github.com/signoff-dev/signoff/ledger"
 )
@@ -46,23 +47,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	code := exitFailed
-	var xe *exitError
-	switch {
-	case errors.As(err, &xe):
-		code = xe.code
-		if xe.err == nil {
-			return code
-		}
-	case errors.Is(err, ledger.ErrTampered):
-		code = exitTampered
-	case isCobraUsage(err):
-		code = exitUsage
+	code := exitCodeOf(err)
+	if xe := (*exitError)(nil); errors.As(err, &xe) && xe.err == nil {
+		return code
 	}
 	// Errors quote what came from outside (a remote's reply, a file):
 	// made inert before they reach a terminal.
 	fmt.Fprintf(stderr, "signoff: %s\n", inert.Escape(err.Error()))
 	return code
+}
+
+// exitCodeOf is the exit status an error gives.
+func exitCodeOf(err error) int {
+	var xe *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &xe):
+		return xe.code
+	case errors.Is(err, ledger.ErrTampered):
+		return exitTampered
+	case errors.As(err, new(*home.InputError)), isCobraUsage(err):
+		return exitUsage
+	}
+	return exitFailed
 }
 
 // app is what every command shares: the streams and the global flags.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
 )
 
 func TestMain(m *testing.M) {
@@ -41,21 +44,25 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":       cmdExits,
-			"capture":     cmdCapture,
-			"start-agent": cmdStartAgent,
-			"hold-ledger": cmdHoldLedger,
-			"perm":        cmdPerm,
-			"pubkey":      cmdPubkey,
-			"expand":      cmdExpand,
-			"now":         cmdNow,
-			"start-s3":    cmdStartS3,
-			"s3":          cmdS3,
-			"freeport":    cmdFreeport,
-			"get":         cmdGet,
-			"jsoneq":      cmdJSONEq,
-			"setfile":     cmdSetfile,
-			"gencert":     cmdGencert,
+			"exits":            cmdExits,
+			"capture":          cmdCapture,
+			"start-agent":      cmdStartAgent,
+			"hold-ledger":      cmdHoldLedger,
+			"perm":             cmdPerm,
+			"pubkey":           cmdPubkey,
+			"expand":           cmdExpand,
+			"now":              cmdNow,
+			"start-s3":         cmdStartS3,
+			"s3":               cmdS3,
+			"freeport":         cmdFreeport,
+			"get":              cmdGet,
+			"jsoneq":           cmdJSONEq,
+			"setfile":          cmdSetfile,
+			"gencert":          cmdGencert,
+			"payload":          cmdPayload,
+			"envelope":         cmdEnvelope,
+			"approve-reviewed": cmdApproveReviewed,
+			"adoption":         cmdAdoption,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -184,4 +191,99 @@ func cmdNow(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 	}
 	ts.Setenv(args[0], time.Now().Add(d).UTC().Format(time.RFC3339))
+}
+
+// payload HOME KIND SUBJECTS BODYFILE OUT [TIME]: write to OUT the exact
+// bytes of the next entry of HOME's key's feed (seq and prev from HOME's
+// ledger), of KIND, indexed under SUBJECTS ("-" for none), with the body
+// in BODYFILE, signed at TIME (RFC 3339; default now): what an insider
+// signs with stock ssh-keygen -Y sign, outside signoff.
+func cmdPayload(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 5 || len(args) > 6 {
+		ts.Fatalf("usage: payload HOME KIND SUBJECTS BODYFILE OUT [TIME]")
+	}
+	hdir := ts.MkAbs(args[0])
+	pub, identity, err := ledger.ReadPublicKeyFile(filepath.Join(hdir, "keys", "id_ed25519.pub"))
+	ts.Check(err)
+	h := ledger.Header{Kind: args[1], Feed: ledger.FeedOf(pub.Marshal()), Identity: identity, Seq: 1, Time: time.Now(), Body: []byte(ts.ReadFile(args[3]))}
+	if args[2] != "-" {
+		h.Subject = args[2]
+	}
+	if len(args) == 6 {
+		h.Time, err = time.Parse(time.RFC3339, args[5])
+		ts.Check(err)
+	}
+	l, err := ledger.OpenReadOnly(filepath.Join(hdir, "ledger"))
+	ts.Check(err)
+	defer l.Close()
+	ts.Check(l.FeedEntries(h.Feed, 0, func(e *ledger.Entry) error {
+		h.Seq, h.Prev = e.Seq+1, e.ID
+		return nil
+	}))
+	p, err := ledger.Payload(h)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[4]), p, 0o644))
+}
+
+// envelope PAYLOAD SIG OUT: write to OUT the export line of the entry
+// made of PAYLOAD and the armored signature SIG (as ssh-keygen -Y sign
+// writes it), for signoff import.
+func cmdEnvelope(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: envelope PAYLOAD SIG OUT")
+	}
+	sig, err := ledger.Unarmor([]byte(ts.ReadFile(args[1])))
+	ts.Check(err)
+	e, err := ledger.ParseEntry([]byte(ts.ReadFile(args[0])), sig)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), append(e.MarshalLine(), '\n'), 0o644))
+}
+
+// approve-reviewed HOME SUBJECT ROLE REASON: sign HOME's approval of the
+// subject (a digest or a prefix) as the review console signs it after a
+// reviewer has read every section: through policy.Decide, with each
+// section recorded open for a minute. The console itself is tested in
+// tui and by TestTerminalConsole; the scripts that need an approval the
+// CLI refuses to sign (where the policy requires a review) use this.
+func cmdApproveReviewed(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: approve-reviewed HOME SUBJECT ROLE REASON")
+	}
+	h, err := home.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	s, done, err := h.Signer(home.Key{})
+	ts.Check(err)
+	defer done()
+	l, err := h.Ledger()
+	ts.Check(err)
+	defer l.Close()
+	anchor, _, err := h.Anchor("", l)
+	ts.Check(err)
+	digest, err := policy.ResolveSubject(l, args[1])
+	ts.Check(err)
+	subject, err := policy.SubjectOf(l, digest)
+	ts.Check(err)
+	now := time.Now()
+	gates, err := policy.GateResults(l, nil, digest, anchor, now)
+	ts.Check(err)
+	var reviewed []policy.Reviewed
+	for _, sec := range policy.Sections {
+		reviewed = append(reviewed, policy.Reviewed{Section: sec, Seconds: 60})
+	}
+	e, err := policy.Decide(l, s, policy.Decision{Subject: subject, Verdict: policy.Approve, Role: args[2], Reason: args[3], Gates: gates, Reviewed: reviewed}, anchor, now)
+	ts.Check(err)
+	fmt.Fprintln(ts.Stdout(), e.ID)
+}
+
+// adoption DOC OUT: write to OUT the body of an entry adopting the
+// governance document in DOC (its version, digest and text), for payload.
+func cmdAdoption(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: adoption DOC OUT")
+	}
+	text := ts.ReadFile(args[0])
+	doc, err := policy.ParseDocument(args[0], []byte(text))
+	ts.Check(err)
+	b := &policy.Body{Version: doc.Version, Digest: doc.Digest, Document: text}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b.Marshal(), 0o644))
 }

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -40,6 +36,7 @@ func (f *subjectFlags) register(c *cobra.Command, byModel bool) {
 type resolved struct {
 	digest string
 	dir    *evidence.Bundle // nil unless a directory was given
+	status *evidence.Status // what dir.Check said: the bundle is hashed once
 }
 
 func (r *resolved) close() {
@@ -48,10 +45,22 @@ func (r *resolved) close() {
 	}
 }
 
-// resolve finds the bundle: a sealed, intact directory, or one the ledger
-// holds entries about. to narrows --model and --version to requests for
-// that stage, signed by someone the trust history, if given, gave
-// standing at the time at.
+// notSealedError says a bundle directory is not as it was sealed: exit 2,
+// naming what changed.
+type notSealedError struct {
+	dir    string
+	status *evidence.Status
+}
+
+func (e *notSealedError) Error() string {
+	return fmt.Sprintf("the bundle in %s is not as sealed: %s (see signoff bundle show %s; seal it again, and request again)", e.dir, strings.Join(e.status.Changed(), ", "), e.dir)
+}
+
+// resolve finds the bundle: a sealed directory (one changed since sealing
+// is a *notSealedError, one never sealed an input error), or one the
+// ledger holds entries about (a digest that names none wraps
+// [policy.ErrUnknownSubject]). to narrows --model and --version to
+// requests for that stage whose signers count in trust at the time at.
 func (f *subjectFlags) resolve(l *ledger.Ledger, args []string, to string, trust *policy.Trust, at time.Time) (*resolved, error) {
 	n := 0
 	for _, given := range []bool{len(args) > 0, f.subject != "", f.model != "" || f.version != ""} {
@@ -82,22 +91,25 @@ func (f *subjectFlags) resolve(l *ledger.Ledger, args []string, to string, trust
 			if st.SealedDigest == "" {
 				return nil, usageError("%s is not sealed: run signoff bundle seal %s", args[0], args[0])
 			}
-			return nil, usageError("%s is not as sealed (see signoff bundle show %s): seal it again, and request again", args[0], args[0])
+			return nil, &notSealedError{args[0], st}
 		}
-		return &resolved{digest: st.Digest, dir: b}, nil
+		return &resolved{digest: st.Digest, dir: b, status: st}, nil
 	case f.subject != "":
 		d, err := policy.ResolveSubject(l, f.subject)
-		if err != nil {
+		if err != nil && !errors.Is(err, policy.ErrUnknownSubject) {
 			return nil, &exitError{exitUsage, err}
 		}
-		return &resolved{digest: d}, nil
+		return &resolved{digest: d}, err
 	}
 	if f.model == "" || f.version == "" {
 		return nil, usageError("--model and --version go together")
 	}
+	if trust == nil {
+		return nil, fmt.Errorf("%w: no root is trusted here, so no request for %s %s counts", policy.ErrUnknownSubject, f.model, f.version)
+	}
 	d, err := policy.FindBundle(l, f.model, f.version, to, trust, at)
 	if err != nil {
-		return nil, &exitError{exitUsage, err}
+		return nil, err
 	}
 	return &resolved{digest: d}, nil
 }
@@ -108,11 +120,21 @@ func (r *resolved) subject(l *ledger.Ledger) (policy.Subject, error) {
 		m := r.dir.Manifest
 		return policy.Subject{Model: m.Model, Version: m.Version, Bundle: r.digest, From: m.Transition.From, To: m.Transition.To}, nil
 	}
-	s, err := policy.SubjectOf(l, r.digest)
-	if err != nil {
-		return s, &exitError{exitUsage, err}
+	return policy.SubjectOf(l, r.digest)
+}
+
+// resolveError gives what resolve returned its exit code, for the
+// commands that sign: a bundle changed since sealing is tampering (2), a
+// bundle the ledger does not know a failure (1).
+func resolveError(err error) error {
+	var ns *notSealedError
+	switch {
+	case errors.As(err, &ns):
+		return &exitError{exitTampered, err}
+	case errors.Is(err, policy.ErrUnknownSubject):
+		return &exitError{exitFailed, err}
 	}
-	return s, nil
+	return err
 }
 
 func (a *app) requestCmd() *cobra.Command {
@@ -135,7 +157,7 @@ match it. You must be in the keyring in force.`,
   signoff request ./credit-risk-v7 --to production`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, done, err := a.signer(&sf)
+			h, s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
@@ -153,26 +175,25 @@ match it. You must be in the keyring in force.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			if !st.Intact() {
-				return usageError("%s is not as sealed: run signoff bundle seal %s, and check it with signoff bundle show", args[0], args[0])
+			if st.SealedDigest == "" {
+				return usageError("%s is not sealed: run signoff bundle seal %s, and check it with signoff bundle show", args[0], args[0])
+			} else if !st.Intact() {
+				return &exitError{exitTampered, &notSealedError{args[0], st}}
 			}
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			anchor, err := a.anchor(root, l)
+			anchor, err := a.anchor(h, root, l)
 			if err != nil {
 				return err
 			}
 			stop := a.busy("computing metrics, 95% intervals and fairness")
-			report, err := b.Evaluate(st.Digest)
+			report, err := b.Evaluate()
 			stop()
 			if err != nil {
 				return usageError("%v", err)
 			}
-			res, err := policy.Request(l, s, b, report, anchor, time.Now())
-			if err != nil {
+			res, err := policy.Request(l, s, b, st, report, anchor, time.Now())
+			if errors.Is(err, policy.ErrAlreadyRequested) {
+				return &exitError{exitFailed, err}
+			} else if err != nil {
 				return err
 			}
 			if asJSON {
@@ -220,8 +241,13 @@ results, re-evaluated here from the bundle (or from the evidence the
 ledger carries). A decision for one bundle or transition never counts for
 another. Your latest decision stands: a rejection blocks until you approve.
 
-The review console (signoff review) signs the same decision, with the
-sections you opened; from here that list is empty.`,
+An approval is signed only if the verdict would count it: a decision by
+an author or the requester where separation of duties forbids it is
+refused before signing, with the reason. Where the policy requires
+reviewers to open sections of the evidence (require_review_of), approve
+in the console (signoff review), which records the sections you opened
+and for how long: this command refuses such an approval and says so. A
+rejection or a request for changes needs no review and is signed here.`,
 		Example: `  signoff decide ./credit-risk-v7 --approve --role risk --reason "fairness within bounds" --ticket RISK-112
   signoff decide --subject 3f9a2c --reject --role compliance --reason "no rollback plan"`,
 		Args: cobra.MaximumNArgs(1),
@@ -238,21 +264,21 @@ sections you opened; from here that list is empty.`,
 			if role == "" || strings.TrimSpace(reason) == "" {
 				return usageError("a decision needs --role and --reason")
 			}
-			s, l, done, err := a.signing(&sf)
+			h, s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
 			r, err := subj.resolve(l, args, "", nil, time.Now())
 			if err != nil {
-				return err
+				return resolveError(err)
 			}
 			defer r.close()
 			subject, err := r.subject(l)
 			if err != nil {
 				return err
 			}
-			anchor, err := a.anchor(subj.root, l)
+			anchor, err := a.anchor(h, subj.root, l)
 			if err != nil {
 				return err
 			}
@@ -264,7 +290,9 @@ sections you opened; from here that list is empty.`,
 				return err
 			}
 			e, err := policy.Decide(l, s, policy.Decision{Subject: subject, Verdict: verdict, Role: role, Reason: reason, Ticket: ticket, Gates: gates}, anchor, now)
-			if err != nil {
+			if errors.Is(err, policy.ErrWouldNotCount) {
+				return &exitError{exitFailed, fmt.Errorf("%w; nothing signed", err)}
+			} else if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s %s as %s (gates %s)\n", verdict, inert.Escape(subject.String()), role, gateSummary(gates))
@@ -299,12 +327,12 @@ func (a *app) noteCmd(kind, use, short, long, example string, needRole, transiti
 			if needRole && role == "" {
 				return usageError("%s needs --role: the role you act in", kind)
 			}
-			s, l, done, err := a.signing(&sf)
+			h, s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
-			anchor, err := a.anchor(subj.root, l)
+			anchor, err := a.anchor(h, subj.root, l)
 			if err != nil {
 				return err
 			}
@@ -315,7 +343,7 @@ func (a *app) noteCmd(kind, use, short, long, example string, needRole, transiti
 			}
 			r, err := subj.resolve(l, args, "", trust, now)
 			if err != nil {
-				return err
+				return resolveError(err)
 			}
 			defer r.close()
 			subject, err := r.subject(l)
@@ -405,26 +433,28 @@ reasons, unless signoff verify would say approved now.`,
 			if to == "" {
 				return usageError("promote needs --to STAGE")
 			}
-			s, l, done, err := a.signing(&sf)
+			h, s, l, done, err := a.signing(&sf)
 			if err != nil {
 				return err
 			}
 			defer done()
 			r, err := subj.resolve(l, args, to, nil, time.Now())
 			if err != nil {
-				return err
+				return resolveError(err)
 			}
 			defer r.close()
-			anchor, err := a.anchor(subj.root, l)
+			anchor, err := a.anchor(h, subj.root, l)
 			if err != nil {
 				return err
 			}
 			now := time.Now()
 			stop := a.busy("judging")
-			v, err := policy.Judge(l, policy.Query{Bundle: r.digest, To: to, At: now, Anchor: anchor, Dir: r.dir})
+			v, err := policy.Judge(l, policy.Query{Bundle: r.digest, To: to, At: now, Anchor: anchor, Dir: r.dir, DirStatus: r.status})
 			stop()
-			if err != nil {
-				return verdictError(err)
+			if errors.Is(err, ledger.ErrTampered) {
+				return &exitError{exitTampered, err}
+			} else if err != nil {
+				return err
 			}
 			if !v.Approved {
 				a.printVerdict(v)
@@ -442,230 +472,5 @@ reasons, unless signoff verify would say approved now.`,
 	c.Flags().StringVar(&to, "to", "", "the stage")
 	subj.register(c, false)
 	sf.register(c)
-	return c
-}
-
-// verdictError gives a judging error its exit code.
-func verdictError(err error) error {
-	switch {
-	case errors.Is(err, ledger.ErrTampered):
-		return &exitError{exitTampered, err}
-	case errors.Is(err, policy.ErrUnknownSubject), errors.Is(err, policy.ErrUnknownRoot), errors.Is(err, policy.ErrAmbiguousRoot):
-		return &exitError{exitUsage, err}
-	}
-	return err
-}
-
-func (a *app) verifyCmd() *cobra.Command {
-	var subj subjectFlags
-	var to, at string
-	var artifacts []string
-	var asJSON bool
-	c := &cobra.Command{
-		Use:   "verify (DIR | --subject DIGEST | --model NAME --version V) --to STAGE",
-		Short: "May this exact model go to this stage now? Exit 0 yes, 1 no",
-		Long: `Judge, from signed entries alone, whether a bundle may move to a stage:
-
-  - every counted signature verifies, from a key the keyring in force when
-    it was signed gives that role, not revoked or expired then;
-  - each required sign-off is met by distinct people (one person with two
-    keys or two roles counts once); authors and the requester do not count
-    unless the policy allows it;
-  - approvals bind this bundle digest and transition, and count only for
-    the policy's approval_valid_for; a rejection by a required role blocks
-    until the same person approves later; a restriction voids approvals
-    signed before it;
-  - the gates pass, re-evaluated from the bundle's evidence (the directory
-    given, or the evidence the ledger carries);
-  - an emergency counts only within its window, and turns to not approved
-    when its incident review is overdue;
-  - each --artifact file is an artifact of the bundle;
-  - no signer whose entry counts has equivocated.
-
-The answer explains itself: each requirement with who met it, or what is
-missing and why. The root trusted is --root, else the one this home pinned
-when it first saw one.
-
-Exit status: 0 approved, 1 not approved, 2 the ledger is tampered,
-3 usage or input error.`,
-		Example: `  signoff verify ./credit-risk-v7 --to production
-  signoff verify --model credit-risk --version 7 --to production --artifact model.onnx
-  signoff verify --subject 3f9a2c --to production --at 2026-12-01T00:00:00Z --json`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if to == "" {
-				return usageError("verify needs --to STAGE")
-			}
-			now, err := parseAt(at)
-			if err != nil {
-				return err
-			}
-			var files []policy.ArtifactFile
-			for _, p := range artifacts {
-				sum, err := hashFile(p)
-				if err != nil {
-					return usageError("--artifact %v", err)
-				}
-				files = append(files, policy.ArtifactFile{Path: p, SHA256: sum})
-			}
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			anchor, err := a.anchor(subj.root, l)
-			if errors.Is(err, policy.ErrNoRoot) {
-				anchor = "" // Judge says why not
-			} else if err != nil {
-				return err
-			}
-			var trust *policy.Trust
-			if anchor != "" {
-				if trust, err = policy.LoadTrust(l, anchor, now); err != nil {
-					return verdictError(err)
-				}
-			}
-			r, err := subj.resolve(l, args, to, trust, now)
-			if err != nil {
-				return err
-			}
-			defer r.close()
-			stop := a.busy("judging")
-			v, err := policy.Judge(l, policy.Query{Bundle: r.digest, To: to, At: now, Anchor: anchor, Dir: r.dir, Artifacts: files, Trust: trust})
-			stop()
-			if err != nil {
-				return verdictError(err)
-			}
-			if subj.model != "" {
-				v.MustName(subj.model, subj.version)
-			}
-			if asJSON {
-				if err := writeJSON(a.stdout, v); err != nil {
-					return err
-				}
-			} else {
-				a.printVerdict(v)
-			}
-			if !v.Approved {
-				return &exitError{exitFailed, nil}
-			}
-			return nil
-		},
-	}
-	c.Flags().StringVar(&to, "to", "", "the stage (required)")
-	c.Flags().StringVar(&at, "at", "", "judge as of this time (RFC 3339) instead of now")
-	c.Flags().StringArrayVar(&artifacts, "artifact", nil, "a file about to be deployed: it must be an artifact of the bundle; repeatable")
-	c.Flags().BoolVar(&asJSON, "json", false, "the verdict as JSON: approved, reasons, gates, requirements, …")
-	subj.register(c, true)
-	return c
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func (a *app) printVerdict(v *policy.Verdict) {
-	w := a.stdout
-	head := "APPROVED"
-	if !v.Approved {
-		head = "NOT APPROVED"
-	} else if v.Path == "emergency" {
-		head = "APPROVED (emergency)"
-	}
-	fmt.Fprintf(w, "%s  %s  at %s\n", head, inert.Escape(v.Subject.String()), v.At.Format(time.RFC3339))
-	for _, r := range v.Reasons {
-		fmt.Fprintf(w, "  ✗ %s\n", inert.Escape(r))
-	}
-	if len(v.Gates) > 0 {
-		fmt.Fprintf(w, "gates %s\n", gateSummary(v.Gates))
-		for _, g := range v.Gates {
-			mark := map[string]string{policy.Pass: "✓", policy.Fail: "✗", policy.Undefined: "?"}[g.Status]
-			fmt.Fprintf(w, "  %s %s: %s\n", mark, inert.Escape(g.Name), inert.Escape(g.Reason))
-		}
-	}
-	if len(v.Requirements) > 0 {
-		fmt.Fprintln(w, "sign-offs")
-		for _, r := range v.Requirements {
-			mark := "✗"
-			if r.Met {
-				mark = "✓"
-			}
-			fmt.Fprintf(w, "  %s %s\n", mark, inert.Escape(r.Explanation))
-			for _, s := range r.By {
-				fmt.Fprintf(w, "      %s (%s) %s %s\n", inert.Escape(s.Identity), inert.Escape(s.Role), s.Time.Format(time.RFC3339), s.Entry)
-			}
-		}
-	}
-	if e := v.Emergency; e != nil && e.Start != nil {
-		fmt.Fprintf(w, "emergency from %s to %s, review due %s, reviews %d\n", e.Start.Format(time.RFC3339), e.End.Format(time.RFC3339), e.Deadline.Format(time.RFC3339), len(e.Reviews))
-	}
-	var docs []string
-	for _, d := range []struct {
-		name string
-		ref  *policy.DocRef
-	}{{"root", v.Root}, {"keyring", v.Keyring}, {"policy", v.Policy}} {
-		if d.ref != nil {
-			docs = append(docs, fmt.Sprintf("%s v%d %s", d.name, d.ref.Version, inert.Digest(d.ref.Digest)))
-		}
-	}
-	if len(docs) > 0 {
-		fmt.Fprintf(w, "under %s\n", strings.Join(docs, ", "))
-	}
-	for _, x := range v.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", inert.Escape(x))
-	}
-}
-
-func (a *app) statusCmd() *cobra.Command {
-	var asJSON bool
-	c := &cobra.Command{
-		Use:   "status",
-		Short: "The registry: each model version's stage and open requests",
-		Long: `Show each model version the ledger knows: its current stage (the last
-promotion recorded; draft if none), whether it is restricted or
-deprecated, and the promotion requests still open with the decisions
-signed about them so far. It shows what is signed; signoff verify judges.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			l, err := a.openLedger()
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			st, err := policy.Status(l)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, map[string]any{"versions": st})
-			}
-			if len(st) == 0 {
-				fmt.Fprintln(a.stdout, "no model versions yet: request one with signoff request DIR")
-				return nil
-			}
-			for _, v := range st {
-				flags := ""
-				if v.Restricted != nil {
-					flags += "  RESTRICTED: " + oneLine(v.Restricted.Reason)
-				}
-				fmt.Fprintf(a.stdout, "%s %s  %s%s\n", inert.Escape(v.Model), inert.Escape(v.Version), inert.Escape(v.Stage), inert.Escape(flags))
-				for _, p := range v.Pending {
-					fmt.Fprintf(a.stdout, "  pending %s->%s  %s  requested by %s %s  approvals %d, rejections %d, changes requested %d\n",
-						inert.Escape(p.Subject.From), inert.Escape(p.Subject.To), inert.Digest(p.Subject.Bundle), inert.Escape(p.Requested.Identity), p.Requested.Time.Format(time.RFC3339), p.Approvals, p.Rejection, p.Changes)
-				}
-			}
-			return nil
-		},
-	}
-	c.Flags().BoolVar(&asJSON, "json", false, "the registry as JSON: versions[] with stage and pending requests")
 	return c
 }

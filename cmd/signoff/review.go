@@ -1,66 +1,35 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
-	"github.com/signoff-dev/signoff/evidence"
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 	"github.com/signoff-dev/signoff/themes"
 	"github.com/signoff-dev/signoff/tui"
 )
 
-// configFile is the home's settings file.
-const configFile = "config.yaml"
-
-// config is what config.yaml may set.
-type config struct {
-	Theme string `yaml:"theme"`
-}
-
-func (a *app) readConfig() (config, string, error) {
-	var c config
-	h, err := a.homeDir()
-	if err != nil {
-		return c, "", err
-	}
-	path := filepath.Join(h, configFile)
-	data, err := ledger.ReadBounded(path, 64<<10)
-	if errors.Is(err, os.ErrNotExist) {
-		return c, path, nil
-	} else if err != nil {
-		return c, path, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
-		return c, path, fmt.Errorf("%v (config.yaml may set theme: %s)", evidence.YAMLError(path, err), strings.Join(themes.Names, ", "))
-	}
-	return c, path, nil
-}
-
-// quickAnchor is anchor without opening the ledger when --root is given
-// or the home has pinned a root.
-func (a *app) quickAnchor(root string) (string, error) {
-	if d, err := a.knownAnchor(root); d != "" || err != nil {
+// quickAnchor is the root to trust for the console, without opening the
+// ledger when --root is given or the home has pinned a root: the first
+// frame must not wait on the ledger.
+func (a *app) quickAnchor(h *home.Home, root string) (string, error) {
+	if d, err := h.KnownAnchor(root); d != "" || err != nil {
 		return d, err
 	}
-	l, err := a.openLedger()
+	l, err := h.ReadLedger()
 	if err != nil {
 		return "", err
 	}
 	defer l.Close()
-	return a.anchor(root, l)
+	return a.anchor(h, root, l)
 }
 
 func (a *app) reviewCmd() *cobra.Command {
@@ -91,10 +60,15 @@ HOME/config.yaml. NO_COLOR gives plain.`,
   signoff review --agent`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, cfgPath, err := a.readConfig()
+			h, err := a.openHome()
 			if err != nil {
-				return usageError("%v", err)
+				return err
 			}
+			cfg, err := h.Config()
+			if err != nil {
+				return usageError("%v (config.yaml may set theme: %s)", err, strings.Join(themes.Names, ", "))
+			}
+			cfgPath := h.Path(home.ConfigFile)
 			name := theme
 			if name == "" {
 				name = cfg.Theme
@@ -109,24 +83,16 @@ HOME/config.yaml. NO_COLOR gives plain.`,
 				}
 				return usageError("%v", err)
 			}
-			h, err := a.homeDir()
+			anchor, err := a.quickAnchor(h, root)
 			if err != nil {
-				return err
-			}
-			// The first frame must not wait on the ledger: with --root or a
-			// pinned root it is not even opened here.
-			anchor, err := a.quickAnchor(root)
-			if err != nil {
-				if errors.Is(err, policy.ErrNoRoot) {
+				if errors.Is(err, policy.ErrNoRoot) || errors.Is(err, ledger.ErrNoLedger) {
 					return usageError("%v: this home has no governance yet (try signoff demo, then signoff --home demo review)", err)
 				}
 				return err
 			}
 			keyPath := sf.key
 			if keyPath == "" {
-				if keyPath, err = a.defaultKeyPath(); err != nil {
-					return err
-				}
+				keyPath = h.KeyPath()
 			}
 			if !sf.agent {
 				if _, err := os.Stat(keyPath); err != nil {
@@ -136,7 +102,7 @@ HOME/config.yaml. NO_COLOR gives plain.`,
 			if sf.passphraseFile != "" {
 				return usageError("the console asks for the passphrase when you sign: --passphrase-file is for the CLI")
 			}
-			opt := tui.Options{LedgerDir: filepath.Join(h, "ledger"), Anchor: anchor, KeyPath: keyPath,
+			opt := tui.Options{LedgerDir: h.Path(home.LedgerDir), Anchor: anchor, KeyPath: keyPath,
 				Agent: sf.agent, AgentSocket: os.Getenv("SSH_AUTH_SOCK"), Fingerprint: sf.fingerprint, Theme: name}
 			if sf.agent && sf.key == "" {
 				if _, err := os.Stat(keyPath + ".pub"); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 	ssync "github.com/signoff-dev/signoff/sync"
@@ -111,12 +112,14 @@ It stops gracefully on SIGINT or SIGTERM: requests under way finish.`,
 				if cache != "" {
 					return usageError("--cache is for an s3:// store")
 				}
-				anchor, err := servePin(store, root)
+				h, err := home.Create(store)
 				if err != nil {
 					return err
 				}
-				opt.Anchor = anchor
-				store = filepath.Join(store, "ledger")
+				if opt.Anchor, err = servePin(h, root); err != nil {
+					return err
+				}
+				store = h.Path(home.LedgerDir)
 			}
 			l, err := ledger.Open(store)
 			if err != nil {
@@ -186,30 +189,21 @@ It stops gracefully on SIGINT or SIGTERM: requests under way finish.`,
 	return c
 }
 
-// servePin returns the root a directory store trusts: root, pinned in
-// DIR/root.pin the first time, or the pin.
-func servePin(dir, root string) (string, error) {
-	pin := filepath.Join(dir, "root.pin")
-	data, err := ledger.ReadBounded(pin, 1024)
+// servePin returns the root a directory store trusts: the pin, which
+// --root must match if given; or --root, pinned the first time.
+func servePin(h *home.Home, root string) (string, error) {
+	pin, err := h.Pin()
 	switch {
-	case err == nil:
-		d := strings.TrimSpace(string(data))
-		if !policy.IsDigest(d) {
-			return "", usageError("%s does not hold a root digest: fix or remove it", pin)
-		}
-		if root != "" && root != d {
-			return "", usageError("--root %s, but %s pins %s: remove the pin to trust another root", root, pin, d)
-		}
-		return d, nil
-	case !errors.Is(err, os.ErrNotExist):
+	case err != nil:
 		return "", err
+	case pin != "" && root != "" && root != pin:
+		return "", usageError("--root %s, but %s pins %s: remove the pin to trust another root", root, h.Path(home.RootPin), pin)
+	case pin != "":
+		return pin, nil
 	case root == "":
-		return "", usageError("serve needs the root to trust: --root sha256:… (signoff governance shows it); it is pinned in %s", pin)
+		return "", usageError("serve needs the root to trust: --root sha256:… (signoff governance shows it); it is pinned in %s", h.Path(home.RootPin))
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	if err := ssync.WriteFileAtomic(pin, []byte(root+"\n")); err != nil {
+	if _, err := h.SetPin(root); err != nil {
 		return "", err
 	}
 	return root, nil

@@ -2,42 +2,22 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"regexp"
 	"sort"
-	"strings"
 	stdsync "sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/inert"
-	"github.com/signoff-dev/signoff/ledger"
+	"github.com/signoff-dev/signoff/policy"
 	ssync "github.com/signoff-dev/signoff/sync"
 )
-
-// remotesFile names the home's remotes; remotesDir holds what the home
-// remembers of each.
-const (
-	remotesFile = "remotes.json"
-	remotesDir  = "remotes"
-)
-
-var remoteNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-
-// A remoteSpec is where a remote is and how to reach it.
-type remoteSpec struct {
-	URL       string `json:"url"`
-	Endpoint  string `json:"endpoint,omitempty"`   // S3: the store's URL
-	PathStyle bool   `json:"path_style,omitempty"` // S3: path-style addressing
-}
 
 // s3Flags are how to reach an S3-compatible store.
 type s3Flags struct {
@@ -48,25 +28,6 @@ type s3Flags struct {
 func (f *s3Flags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.endpoint, "endpoint", "", "S3: the store's URL (default $AWS_ENDPOINT_URL, else AWS)")
 	c.Flags().BoolVar(&f.pathStyle, "path-style", false, "S3: address the bucket in the path (automatic for IP addresses and localhost)")
-}
-
-func (a *app) remotes() (map[string]remoteSpec, string, error) {
-	h, err := a.homeDir()
-	if err != nil {
-		return nil, "", err
-	}
-	path := filepath.Join(h, remotesFile)
-	out := map[string]remoteSpec{}
-	data, err := ledger.ReadBounded(path, 1<<20)
-	if errors.Is(err, os.ErrNotExist) {
-		return out, path, nil
-	} else if err != nil {
-		return nil, path, err
-	}
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, path, fmt.Errorf("%s: %v", path, err)
-	}
-	return out, path, nil
 }
 
 func (a *app) remoteCmd() *cobra.Command {
@@ -93,26 +54,21 @@ func (a *app) remoteCmd() *cobra.Command {
   signoff remote add hub https://signoff.internal`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			if !remoteNameRE.MatchString(args[0]) {
-				return usageError("remote name %q: use lowercase letters, digits, - and _", args[0])
+			if err := home.CheckRemoteName(args[0]); err != nil {
+				return usageError("%v", err)
 			}
-			spec := remoteSpec{URL: args[1], Endpoint: sf.endpoint, PathStyle: sf.pathStyle}
-			if _, err := remoteFor(spec); err != nil {
+			r := home.Remote{URL: args[1], Endpoint: sf.endpoint, PathStyle: sf.pathStyle}
+			if _, err := ssync.Open(c.Context(), specOf(r)); err != nil {
 				return &exitError{exitUsage, err}
 			}
-			rs, path, err := a.remotes()
+			h, err := a.createHome()
 			if err != nil {
 				return err
 			}
-			if old, ok := rs[args[0]]; ok && old != spec {
-				return usageError("remote %s is already %s", args[0], old.URL)
+			if err := h.AddRemote(args[0], r); err != nil {
+				return usageError("%v", err)
 			}
-			rs[args[0]] = spec
-			data, _ := json.MarshalIndent(rs, "", "  ")
-			if err := ssync.WriteFileAtomic(path, append(data, '\n')); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "remote %s: %s\n", args[0], args[1])
+			fmt.Fprintf(a.stdout, "remote %s: %s\n", args[0], inert.Escape(args[1]))
 			return nil
 		},
 	}
@@ -122,26 +78,31 @@ func (a *app) remoteCmd() *cobra.Command {
 		Short: "List the remotes",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			rs, _, err := a.remotes()
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, rs)
-			}
-			var names []string
-			for n := range rs {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				extra := ""
-				if rs[n].Endpoint != "" {
-					extra = "\tendpoint " + rs[n].Endpoint
+			return a.answerJSON(asJSON, func() (any, error) {
+				h, err := a.openHome()
+				if err != nil {
+					return nil, err
 				}
-				fmt.Fprintf(a.stdout, "%s\t%s%s\n", n, inert.Escape(rs[n].URL), inert.Escape(extra))
-			}
-			return nil
+				rs, err := h.Remotes()
+				if err != nil {
+					return nil, err
+				}
+				if !asJSON {
+					var names []string
+					for n := range rs {
+						names = append(names, n)
+					}
+					sort.Strings(names)
+					for _, n := range names {
+						extra := ""
+						if rs[n].Endpoint != "" {
+							extra = "\tendpoint " + rs[n].Endpoint
+						}
+						fmt.Fprintf(a.stdout, "%s\t%s%s\n", n, inert.Escape(rs[n].URL), inert.Escape(extra))
+					}
+				}
+				return rs, nil
+			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "the remotes as a JSON object: name to {url, endpoint, path_style}")
@@ -149,55 +110,31 @@ func (a *app) remoteCmd() *cobra.Command {
 	return c
 }
 
-// remote is a remote ready to sync with.
-type remote struct {
-	store    ssync.Store     // a directory or S3
-	endpoint *ssync.Endpoint // a signoff serve
-	file     string          // a .jsonl file
-}
-
-// remoteFor returns the remote a spec names. It makes no request.
-func remoteFor(spec remoteSpec) (*remote, error) {
-	loc := spec.URL
-	if (spec.Endpoint != "" || spec.PathStyle) && !strings.HasPrefix(loc, "s3://") {
-		return nil, fmt.Errorf("--endpoint and --path-style are for s3:// remotes, not %s", loc)
-	}
-	switch {
-	case strings.HasPrefix(loc, "s3://"):
-		s, err := ssync.NewS3(context.Background(), loc, ssync.S3Options{Endpoint: spec.Endpoint, PathStyle: spec.PathStyle})
-		if err != nil {
-			return nil, err
-		}
-		return &remote{store: s}, nil
-	case strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
-		e, err := ssync.NewEndpoint(loc, nil)
-		if err != nil {
-			return nil, err
-		}
-		return &remote{endpoint: e}, nil
-	case strings.Contains(loc, "://"):
-		return nil, fmt.Errorf("%s: a remote is s3://, https://, http:// or a path", loc)
-	}
-	fi, err := os.Stat(loc)
-	switch {
-	case err == nil && fi.Mode().IsRegular(), errors.Is(err, os.ErrNotExist) && strings.HasSuffix(loc, ".jsonl"):
-		return &remote{file: loc}, nil
-	case err == nil && !fi.IsDir():
-		return nil, fmt.Errorf("%s is neither a directory nor a file", loc)
-	}
-	return &remote{store: ssync.DirStore{Root: loc}}, nil
+func specOf(r home.Remote) ssync.Spec {
+	return ssync.Spec{URL: r.URL, Endpoint: r.Endpoint, PathStyle: r.PathStyle}
 }
 
 func (a *app) syncCmd() *cobra.Command {
 	var asJSON bool
+	var root string
 	var sf s3Flags
 	c := &cobra.Command{
 		Use:   "sync (NAME | LOCATION)",
 		Short: "Exchange entries and evidence with a remote",
-		Long: `Pull every entry and evidence blob the remote holds that this ledger lacks,
-then push what the remote lacks. Entries that do not verify are refused and
-reported; the rest are kept. The remote is an append-only log of immutable
-objects: a sync adds and never replaces.
+		Long: `Pull every entry and evidence blob the remote holds that this ledger lacks
+and that the root this home trusts admits, then push what the remote
+lacks. The remote is an append-only log of immutable objects: a sync adds
+and never replaces.
+
+What this home takes in is what its root admits, the rule signoff serve
+applies to pushes: governance signed by admins of that root's history,
+and records by keyring members in good standing when they signed, with
+the evidence their requests carry. Everything else is refused and
+reported: entries that do not verify or do not extend their feeds, and
+entries of another organisation's ledger, whose root is named. They never
+reach status, the queue or governance. A home that trusts no root yet
+needs --root (signoff governance shows the digest on a machine you trust);
+it is pinned.
 
 This home remembers, per remote, what it has seen. A remote that later
 shows less (a rollback) or whose objects changed (tampering) is reported,
@@ -207,47 +144,58 @@ Exit status: 0 synced; 1 something was refused (listed) or the remote could
 not be reached; 2 rollback or tampering; 3 usage error.`,
 		Example: `  signoff sync usb
   signoff sync s3://approvals/models --endpoint http://127.0.0.1:9000
-  signoff sync https://signoff.internal --json
+  signoff --home ci sync https://signoff.internal --root sha256:… --json
   signoff sync /media/usb/signoff.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			rs, _, err := a.remotes()
+			h, err := a.createHome()
 			if err != nil {
 				return err
 			}
-			spec, name := remoteSpec{URL: args[0], Endpoint: sf.endpoint, PathStyle: sf.pathStyle}, args[0]
-			if r, ok := rs[args[0]]; ok {
-				spec = r
+			rs, err := h.Remotes()
+			if err != nil {
+				return err
+			}
+			r, named := rs[args[0]]
+			key := args[0]
+			if named {
 				if sf.endpoint != "" || sf.pathStyle {
 					return usageError("remote %s is named: its endpoint is set by signoff remote add", args[0])
 				}
 			} else {
-				sum := sha256.Sum256([]byte(spec.URL + "\x00" + spec.Endpoint))
-				name = "loc-" + hex.EncodeToString(sum[:8])
+				r = home.Remote{URL: args[0], Endpoint: sf.endpoint, PathStyle: sf.pathStyle}
+				key = specOf(r).Key()
 			}
-			rem, err := remoteFor(spec)
+			rem, err := ssync.Open(c.Context(), specOf(r))
 			if err != nil {
 				return &exitError{exitUsage, err}
 			}
-			loc := spec.URL
-			h, err := a.homeDir()
-			if err != nil {
-				return err
-			}
-			statePath := filepath.Join(h, remotesDir, name+".json")
 			var st ssync.State
-			if data, err := ledger.ReadBounded(statePath, 256<<20); err == nil {
-				if err := json.Unmarshal(data, &st); err != nil {
-					return fmt.Errorf("%s: %v", statePath, err)
-				}
-			} else if !errors.Is(err, os.ErrNotExist) {
+			if data, err := h.RemoteState(key); err != nil {
 				return err
+			} else if data != nil {
+				if err := json.Unmarshal(data, &st); err != nil {
+					return fmt.Errorf("what this home remembers of %s: %v", inert.Escape(r.URL), err)
+				}
 			}
-			l, err := a.openLedger()
+			l, err := h.Ledger()
 			if err != nil {
 				return err
 			}
 			defer l.Close()
+			anchor, err := h.KnownAnchor(root)
+			if err != nil {
+				return err
+			}
+			if anchor == "" {
+				if anchor, err = a.anchor(h, "", l); errors.Is(err, policy.ErrNoRoot) {
+					return usageError("this home trusts no root yet, so it cannot tell what to take in: pass --root sha256:… (signoff governance shows it on a machine you trust)")
+				} else if err != nil {
+					return err
+				}
+			} else if _, err := h.SetPin(anchor); err != nil {
+				return err
+			}
 			ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			var mu stdsync.Mutex
@@ -256,26 +204,18 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 			stop := a.busyWith(func() string {
 				mu.Lock()
 				defer mu.Unlock()
-				return fmt.Sprintf("syncing with %s: pulled %d, pushed %d entries, %d requests", inert.Escape(loc), sofar.Pulled, sofar.Pushed, sofar.Requests)
+				return fmt.Sprintf("syncing with %s: pulled %d, pushed %d entries, %d requests", inert.Escape(r.URL), sofar.Pulled, sofar.Pushed, sofar.Requests)
 			})
-			var res *ssync.Result
-			switch {
-			case rem.endpoint != nil:
-				res, err = ssync.SyncEndpoint(ctx, l, rem.endpoint, &st)
-			case rem.file != "":
-				res, err = ssync.SyncFile(ctx, l, rem.file, &st)
-			default:
-				res, err = ssync.Sync(ctx, l, rem.store, &st)
-			}
+			res, err := rem.Sync(ctx, l, &st, anchor)
 			stop()
 			if err != nil {
 				if errors.Is(err, ssync.ErrRollback) || errors.Is(err, ssync.ErrTampered) {
-					return &exitError{exitTampered, fmt.Errorf("%w\nnothing this home held was changed or removed; whoever runs %s must restore what it held (this home and the other homes that synced hold every entry)", err, inert.Escape(loc))}
+					return &exitError{exitTampered, fmt.Errorf("%w\nnothing this home held was changed or removed; whoever runs %s must restore what it held (this home and the other homes that synced hold every entry)", err, inert.Escape(r.URL))}
 				}
 				return err
 			}
 			data, _ := json.Marshal(st)
-			if err := ssync.WriteFileAtomic(statePath, data); err != nil {
+			if err := h.SaveRemoteState(key, data); err != nil {
 				return err
 			}
 			if asJSON {
@@ -283,19 +223,7 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 					return err
 				}
 			} else {
-				fmt.Fprintf(a.stdout, "pushed %d entries and %d blobs, pulled %d entries, refused %d (%d requests)\n", res.Pushed, res.Blobs, res.Pulled, res.RefusedCount, res.Requests)
-				for _, r := range res.Refused {
-					fmt.Fprintf(a.stdout, "refused: %s\n", inert.Escape(r))
-				}
-				if more := res.RefusedCount - len(res.Refused); more > 0 {
-					fmt.Fprintf(a.stdout, "refused: and %d more\n", more)
-				}
-				for _, q := range res.Equivocations {
-					fmt.Fprintf(a.stdout, "equivocation: %s\n", inert.Escape(q))
-				}
-				for _, w := range res.Warnings {
-					fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
-				}
+				a.printSync(res)
 			}
 			if res.RefusedCount > 0 {
 				// What was refused did not land, or did not arrive: say so
@@ -305,7 +233,24 @@ not be reached; 2 rollback or tampering; 3 usage error.`,
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "the summary as JSON: pushed, pulled, blobs, batches, refused, equivocations, requests")
+	c.Flags().BoolVar(&asJSON, "json", false, "the summary as JSON: pushed, pulled, blobs, batches, refused, equivocations, requests, foreign_roots")
+	c.Flags().StringVar(&root, "root", "", "the digest of the root this home trusts (pinned on first use; default: the pin)")
 	sf.add(c)
 	return c
+}
+
+func (a *app) printSync(res *ssync.Result) {
+	fmt.Fprintf(a.stdout, "pushed %d entries and %d blobs, pulled %d entries, refused %d (%d requests)\n", res.Pushed, res.Blobs, res.Pulled, res.RefusedCount, res.Requests)
+	for _, r := range res.Refused {
+		fmt.Fprintf(a.stdout, "refused: %s\n", inert.Escape(r))
+	}
+	if more := res.RefusedCount - len(res.Refused); more > 0 {
+		fmt.Fprintf(a.stdout, "refused: and %d more\n", more)
+	}
+	for _, q := range res.Equivocations {
+		fmt.Fprintf(a.stdout, "equivocation: %s\n", inert.Escape(q))
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
+	}
 }
