@@ -13,38 +13,6 @@ import (
 	"github.com/signoff-dev/signoff/ledger"
 )
 
-// Adopt signs s's adoption of a governance document.
-func Adopt(l *ledger.Ledger, s ledger.Signer, d *Document, now time.Time) (*ledger.Entry, error) {
-	b := &Body{Version: d.Version, Digest: d.Digest, Document: string(d.Text)}
-	return l.Append(s, d.Kind, b.Marshal(), now)
-}
-
-// FindDocument returns the governance document with digest that some
-// entry in l adopts, so that a second admin can adopt what the first did.
-func FindDocument(l *ledger.Ledger, digest string) (*Document, error) {
-	var found *Document
-	for _, kind := range []string{KindRoot, KindKeyring, KindPolicy} {
-		err := l.Entries(ledger.Query{Kind: kind}, func(e *ledger.Entry) error {
-			r, err := ReadRecord(e)
-			if err != nil || r.Body.Digest != digest {
-				return nil
-			}
-			found, err = ParseDocument(digest, []byte(r.Body.Document))
-			if err != nil {
-				return err
-			}
-			return ledger.ErrStop
-		})
-		if err != nil {
-			return nil, err
-		}
-		if found != nil {
-			return found, nil
-		}
-	}
-	return nil, fmt.Errorf("no entry in this ledger adopts %s (import the ledger of the admin who adopted it, or adopt the file)", digest)
-}
-
 // ResolveSubject finds the bundle a digest or a prefix of one names
 // (sha256:… or at least 6 hex digits).
 func ResolveSubject(l *ledger.Ledger, prefix string) (string, error) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/signoff-dev/signoff/evidence"
 	evdemo "github.com/signoff-dev/signoff/evidence/demo"
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -53,9 +54,10 @@ const (
 	BundlesDir    = "bundles"    // the demo bundles, sealed
 	GovernanceDir = "governance" // root.yaml, keyring.yaml, policy.yaml as adopted
 	SignersDir    = "signers"    // the other signers' homes
-	LedgerDir     = "ledger"     // a home's ledger
-	KeyFile       = "keys/id_ed25519"
-	RootPin       = "root.pin"
+	// A home's own layout, as package home has it.
+	LedgerDir = home.LedgerDir
+	KeyFile   = home.KeyFile
+	RootPin   = home.RootPin
 )
 
 // Home returns the home directory of s in the workspace dir.
@@ -87,7 +89,11 @@ func Create(dir string, now time.Time, progress Progress) error {
 	w := &builder{dir: dir, t: now.Add(-6 * time.Hour), signers: map[string]ledger.Signer{}}
 	progress("keys for " + fmt.Sprint(len(Signers)) + " demo signers (no passphrase: demo only)")
 	for _, s := range Signers {
-		path := filepath.Join(Home(dir, s), KeyFile)
+		h, err := home.Create(Home(dir, s))
+		if err != nil {
+			return err
+		}
+		path := h.KeyPath()
 		if _, err := ledger.GenerateKeyFile(path, s.Identity, nil); err != nil {
 			return err
 		}
@@ -97,7 +103,7 @@ func Create(dir string, now time.Time, progress Progress) error {
 		}
 		w.signers[s.Name] = k
 	}
-	l, err := ledger.Open(filepath.Join(dir, LedgerDir))
+	l, err := (&home.Home{Dir: dir}).Ledger()
 	if err != nil {
 		return err
 	}
@@ -276,14 +282,14 @@ func (w *builder) share() error {
 		return err
 	}
 	for _, s := range Signers {
-		home := Home(w.dir, s)
-		if err := os.WriteFile(filepath.Join(home, RootPin), []byte(w.root+"\n"), 0o600); err != nil {
+		h := &home.Home{Dir: Home(w.dir, s)}
+		if _, err := h.SetPin(w.root); err != nil {
 			return err
 		}
-		if home == w.dir {
+		if h.Dir == w.dir {
 			continue
 		}
-		l, err := ledger.Open(filepath.Join(home, LedgerDir))
+		l, err := h.Ledger()
 		if err != nil {
 			return err
 		}

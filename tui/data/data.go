@@ -142,14 +142,18 @@ func rowOf(v *policy.Verdict, me Me) Row {
 		}
 		r.Missing = strings.Join(short, ", ")
 	}
-	blocked := len(v.Rejections) > 0 || len(v.Equivocations) > 0 || v.Restricted != nil
+	// The state follows the verdict (the same [policy.Judge] every surface
+	// asks): approved when nothing stands in the way, the gates as
+	// recorded; blocked by a rejection that stands or a signer who
+	// equivocated. A restriction blocks nothing by itself: it voids the
+	// approvals before it, which the count of sign-offs shows.
 	switch {
 	case r.Fail > 0:
 		r.State = StateGates
-	case blocked:
-		r.State = StateBlocked
-	case r.Met == r.Needed && len(v.Reasons) == 0: // a quick verdict has no gate reasons
+	case len(v.Reasons) == 0:
 		r.State = StateApproved
+	case len(v.Rejections) > 0 || len(v.Equivocations) > 0:
+		r.State = StateBlocked
 	case r.ForYou:
 		r.State = StateForYou
 	case r.Met > 0:
