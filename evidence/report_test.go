@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -195,3 +196,56 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// TestIntervalsFollowTheirData: an interval's seed is drawn from the rows
+// it resamples, so editing another file of the bundle moves none of the
+// intervals, while the rows themselves changing does.
+func TestIntervalsFollowTheirData(t *testing.T) {
+	dir := t.TempDir()
+	var rows, base strings.Builder
+	rows.WriteString("id,y,s\n")
+	base.WriteString("id,y,s\n")
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 400 {
+		y := rng.IntN(2)
+		rows.WriteString(strings.Join([]string{"r" + itoa(i), itoa(y), ftoa(0.3*float64(y) + 0.7*rng.Float64())}, ",") + "\n")
+		base.WriteString(strings.Join([]string{"r" + itoa(i), itoa(y), ftoa(0.1*float64(y) + 0.9*rng.Float64())}, ",") + "\n")
+	}
+	writeFiles(t, dir, map[string]string{
+		ManifestName: "model: m\nversion: \"1\"\ntransition: {from: staging, to: production}\n" +
+			"predictions: {candidate: p.csv, baseline: b.csv, id: id, label: y, score: s}\ndocs: {rollback: ROLLBACK.md}\n",
+		"p.csv":       rows.String(),
+		"b.csv":       base.String(),
+		"ROLLBACK.md": "Roll back to v6.\n",
+	})
+	eval := func() *Report {
+		t.Helper()
+		b, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		r, err := b.Evaluate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	before := eval()
+	writeFiles(t, dir, map[string]string{"ROLLBACK.md": "Roll back to v6.\nEscalate to the on-call modeller.\n"})
+	after := eval()
+	for _, name := range []string{"roc_auc", "accuracy", "f1"} {
+		if *before.Metrics.Candidate[name].CI != *after.Metrics.Candidate[name].CI || *before.Metrics.Diff[name].CI != *after.Metrics.Diff[name].CI {
+			t.Errorf("%s: editing ROLLBACK.md moved an interval: %v %v -> %v %v", name, *before.Metrics.Candidate[name].CI, *before.Metrics.Diff[name].CI,
+				*after.Metrics.Candidate[name].CI, *after.Metrics.Diff[name].CI)
+		}
+	}
+	writeFiles(t, dir, map[string]string{"p.csv": strings.Replace(rows.String(), "r0,", "r00,", 1)})
+	moved := eval()
+	if *moved.Metrics.Candidate["roc_auc"].CI == *before.Metrics.Candidate["roc_auc"].CI {
+		t.Error("the candidate's rows changed and its interval did not: the seed does not follow the data")
+	}
+}
+
+func itoa(i int) string     { return strconv.Itoa(i) }
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
