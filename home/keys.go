@@ -25,8 +25,9 @@ type Key struct {
 // ErrNoKey: the home has no signing key, and none was named.
 var ErrNoKey = errors.New("no signing key")
 
-// file is the key file k names.
-func (h *Home) file(k Key) string {
+// KeyFile is the key file k names (the home's own unless k.File names
+// another).
+func (h *Home) KeyFile(k Key) string {
 	if k.File != "" {
 		return k.File
 	}
@@ -45,7 +46,7 @@ func (h *Home) Signer(k Key) (ledger.Signer, func(), error) {
 		}
 		return s, func() { s.Close() }, nil
 	}
-	path := h.file(k)
+	path := h.KeyFile(k)
 	if _, err := os.Stat(path); k.File == "" && errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, inputErrorf("%w at %s: create one with 'signoff keygen --identity YOU@EXAMPLE.COM', or pass --key or --agent", ErrNoKey, path)
 	}
@@ -69,7 +70,7 @@ func (h *Home) PublicKey(k Key) (ssh.PublicKey, string, error) {
 			return s.PublicKey(), s.Identity(), nil
 		}
 	}
-	pub, comment, err := ledger.ReadPublicKeyFile(h.file(k) + ".pub")
+	pub, comment, err := ledger.ReadPublicKeyFile(h.KeyFile(k) + ".pub")
 	if errors.Is(err, fs.ErrNotExist) && k.File == "" {
 		return nil, "", inputErrorf("%w at %s: create one with 'signoff keygen --identity YOU@EXAMPLE.COM', or pass --key or --agent", ErrNoKey, h.KeyPath())
 	}
@@ -79,7 +80,7 @@ func (h *Home) PublicKey(k Key) (ssh.PublicKey, string, error) {
 // publicKey is the key file's public half, if there is one, so that an
 // agent holding several keys can prefer it.
 func (h *Home) publicKey(k Key) ssh.PublicKey {
-	pub, _, err := ledger.ReadPublicKeyFile(h.file(k) + ".pub")
+	pub, _, err := ledger.ReadPublicKeyFile(h.KeyFile(k) + ".pub")
 	if err != nil {
 		return nil
 	}

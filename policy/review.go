@@ -75,6 +75,18 @@ func (t *Transition) ReviewShortfall(reviewed []Reviewed) []string {
 	return out
 }
 
+// ReviewMinimum returns how long section must have been open for an
+// approval of this transition to count, and whether the transition
+// requires it at all.
+func (t *Transition) ReviewMinimum(section string) (time.Duration, bool) {
+	for _, r := range t.RequireReviewOf {
+		if r.Section == section {
+			return r.least(), true
+		}
+	}
+	return 0, false
+}
+
 // RequiresReview reports whether approving this transition needs a
 // review record: one of the sections opened, in the console.
 func (t *Transition) RequiresReview() bool { return len(t.RequireReviewOf) > 0 }

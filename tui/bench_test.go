@@ -16,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy/workspace"
 	"github.com/signoff-dev/signoff/tui/data"
@@ -68,7 +69,7 @@ func startup(b *testing.B, opt Options) time.Duration {
 	// Let the background load finish before the next round opens the
 	// ledger again.
 	for range 600 {
-		if l, err := ledger.Open(opt.LedgerDir); err == nil {
+		if l, err := ledger.Open(opt.Home.Path(home.LedgerDir)); err == nil {
 			l.Close()
 			break
 		}

@@ -28,6 +28,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/themes"
 	"github.com/signoff-dev/signoff/tui/common"
 	"github.com/signoff-dev/signoff/tui/components/footer"
@@ -41,19 +42,17 @@ import (
 
 // Options configure the console.
 type Options struct {
-	LedgerDir string // the home's ledger
-	Anchor    string // the root to trust
-	// KeyPath is the signing key file; with Agent, the agent key whose
-	// public half is at KeyPath+".pub" is preferred.
-	KeyPath     string
-	Agent       bool
-	AgentSocket string
-	Fingerprint string
+	Home   *home.Home // the signer's home: its ledger and key
+	Key    home.Key   // which key signs: the home's file, another, or ssh-agent
+	Anchor string     // the root to trust
 	// Theme names the theme (themes.Names); "" and names of no theme
 	// are the default.
 	Theme string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tick is how often the review shows the time spent reading; 0 means
+	// each second, negative never.
+	Tick time.Duration
 }
 
 // Model is the console: the pages, the one in front, and the frame
@@ -74,8 +73,7 @@ func New(opt Options) *Model {
 	if err != nil {
 		styles, _ = themes.New("default", true)
 	}
-	c := common.New(common.Options{LedgerDir: opt.LedgerDir, Anchor: opt.Anchor, KeyPath: opt.KeyPath, Agent: opt.Agent,
-		AgentSocket: opt.AgentSocket, Fingerprint: opt.Fingerprint, Now: opt.Now}, styles)
+	c := common.New(common.Options{Home: opt.Home, Key: opt.Key, Anchor: opt.Anchor, Now: opt.Now, Tick: opt.Tick}, styles)
 	m := &Model{c: c, theme: styles.Name, header: header.New(c)}
 	m.pages = [common.NumPages]common.Page{
 		common.QueuePage:  queue.New(c),

@@ -3,7 +3,6 @@ package tui
 import (
 	"bytes"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/signoff-dev/signoff/policy/workspace"
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/tui/common"
 	"github.com/signoff-dev/signoff/tui/internal/tuitest"
 	"github.com/signoff-dev/signoff/tui/pages/decide"
@@ -30,8 +29,7 @@ func TestMain(m *testing.M) { tuitest.Main(m) }
 // options returns the console's options over the workspace in dir, in
 // the theme named, on the clock now.
 func options(t testing.TB, dir, theme string, now func() time.Time) Options {
-	return Options{LedgerDir: filepath.Join(dir, workspace.LedgerDir), Anchor: tuitest.Anchor(t, dir),
-		KeyPath: filepath.Join(dir, workspace.KeyFile), Theme: theme, Now: now}
+	return Options{Home: &home.Home{Dir: dir}, Anchor: tuitest.Anchor(t, dir), Theme: theme, Now: now, Tick: -1}
 }
 
 // newTest returns a console over a copy of the demo, as the risk officer,

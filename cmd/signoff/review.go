@@ -90,25 +90,17 @@ HOME/config.yaml. NO_COLOR gives plain.`,
 				}
 				return err
 			}
-			keyPath := sf.key
-			if keyPath == "" {
-				keyPath = h.KeyPath()
-			}
-			if !sf.agent {
-				if _, err := os.Stat(keyPath); err != nil {
-					return usageError("no signing key at %s: create one with signoff keygen, or pass --key or --agent", keyPath)
-				}
-			}
 			if sf.passphraseFile != "" {
 				return usageError("the console asks for the passphrase when you sign: --passphrase-file is for the CLI")
 			}
-			opt := tui.Options{LedgerDir: h.Path(home.LedgerDir), Anchor: anchor, KeyPath: keyPath,
-				Agent: sf.agent, AgentSocket: os.Getenv("SSH_AUTH_SOCK"), Fingerprint: sf.fingerprint, Theme: name}
-			if sf.agent && sf.key == "" {
-				if _, err := os.Stat(keyPath + ".pub"); err != nil {
-					opt.KeyPath = ""
+			key := a.keyOf(h, &sf)
+			key.Passphrase = nil // asked in the console, when you sign
+			if !sf.agent {
+				if _, err := os.Stat(h.KeyFile(key)); err != nil {
+					return usageError("no signing key at %s: create one with signoff keygen, or pass --key or --agent", h.KeyFile(key))
 				}
 			}
+			opt := tui.Options{Home: h, Key: key, Anchor: anchor, Theme: name}
 			var popts []tea.ProgramOption
 			if noColor {
 				popts = append(popts, tea.WithColorProfile(colorprofile.ASCII))

@@ -141,12 +141,14 @@ func TestTerminalConsole(t *testing.T) {
 	s.waitFor("waiting for you", 1)
 	s.send("Enter")
 	s.waitFor("Sign-offs", 1)
-	// Approval needs every section the policy names: open them.
-	for _, k := range []string{"2", "3", "4", "5"} {
-		s.send(k)
-		time.Sleep(100 * time.Millisecond)
+	// Approval needs every section the policy names open for a second at
+	// least: read each until its tab says it has been (the console counts
+	// the seconds on the tab, then marks it ✓).
+	for _, sec := range []string{"2 Model card", "3 Metrics", "4 Fairness", "5 Evidence"} {
+		s.send(sec[:1])
+		s.waitFor(sec+" 0s", 1)
+		s.waitFor(sec+" ✓", 1)
 	}
-	s.waitFor("5 Evidence", 1)
 	s.send("d")
 	s.waitFor("You are signing, as risk.officer@demo.example", 1)
 	s.send("a", "Tab", "Tab")

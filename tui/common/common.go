@@ -26,6 +26,7 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/policy"
 	"github.com/signoff-dev/signoff/themes"
 	"github.com/signoff-dev/signoff/tui/data"
@@ -34,16 +35,14 @@ import (
 
 // Options are what the console was started with.
 type Options struct {
-	LedgerDir string // the home's ledger
-	Anchor    string // the root to trust
-	// KeyPath is the signing key file; with Agent, the agent key whose
-	// public half is at KeyPath+".pub" is preferred.
-	KeyPath     string
-	Agent       bool
-	AgentSocket string
-	Fingerprint string
+	Home   *home.Home // the signer's home: its ledger and key
+	Key    home.Key   // which key signs (its Passphrase is asked in the form)
+	Anchor string     // the root to trust
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tick is how often the review shows the time spent reading; 0 means
+	// each second, negative never (tests whose clock stands still).
+	Tick time.Duration
 }
 
 // Common is the context every page and component shares. The console
@@ -79,6 +78,9 @@ type Common struct {
 func New(opt Options, styles *themes.Styles) *Common {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Tick == 0 {
+		opt.Tick = time.Second
 	}
 	c := &Common{Opt: opt, Styles: styles, Keys: keymap.DefaultKeyMap(), Width: 80, Height: 24, Now: opt.Now,
 		shared: &sharedLedger{}, drawn: make(chan struct{})}

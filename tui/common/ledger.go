@@ -3,6 +3,7 @@ package common
 import (
 	"sync"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
 )
 
@@ -43,7 +44,7 @@ func (s *sharedLedger) release() {
 
 // WithLedger runs fn with the ledger open.
 func (c *Common) WithLedger(fn func(*ledger.Ledger) error) error {
-	l, err := c.shared.acquire(c.Opt.LedgerDir)
+	l, err := c.shared.acquire(c.Opt.Home.Path(home.LedgerDir))
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func (c *Common) WithLedger(fn func(*ledger.Ledger) error) error {
 // such as a read streamed in the background; release closes it (when no
 // other operation has it open) and must be called once.
 func (c *Common) OpenLedger() (l *ledger.Ledger, release func(), err error) {
-	l, err = c.shared.acquire(c.Opt.LedgerDir)
+	l, err = c.shared.acquire(c.Opt.Home.Path(home.LedgerDir))
 	if err != nil {
 		return nil, nil, err
 	}

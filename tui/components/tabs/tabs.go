@@ -1,5 +1,5 @@
 // Package tabs is a row of numbered tabs, one open, with a mark on those
-// already opened: the review's sections.
+// already opened (" ✓", or one the page sets): the review's sections.
 package tabs
 
 import (
@@ -19,6 +19,7 @@ type Tabs struct {
 	labels []string
 	active int
 	seen   []bool
+	marks  []string // set by the page; "" for the default mark
 	// Lit shows which tab is open; off while there is nothing to show.
 	Lit   bool
 	width int
@@ -29,7 +30,7 @@ var _ common.Component = (*Tabs)(nil)
 // New returns tabs with the labels given, numbered from 1, the first
 // open.
 func New(c *common.Common, labels []string) *Tabs {
-	return &Tabs{c: c, labels: labels, seen: make([]bool, len(labels)), width: c.Width}
+	return &Tabs{c: c, labels: labels, seen: make([]bool, len(labels)), marks: make([]string, len(labels)), width: c.Width}
 }
 
 // Active is the open tab.
@@ -50,6 +51,19 @@ func (t *Tabs) Seen(i int) bool { return t.seen[i] }
 func (t *Tabs) Reset() {
 	t.active, t.Lit = 0, false
 	clear(t.seen)
+	clear(t.marks)
+}
+
+// SetMark sets what tab i shows after its label once seen, the open tab
+// included (" ✓" when mark is "").
+func (t *Tabs) SetMark(i int, mark string) { t.marks[i] = mark }
+
+// mark is what tab i shows once seen.
+func (t *Tabs) mark(i int) string {
+	if t.marks[i] != "" {
+		return t.marks[i]
+	}
+	return " ✓"
 }
 
 // Update moves between tabs: the next, the previous, or one by number.
@@ -78,10 +92,12 @@ func (t *Tabs) View() string {
 	for i, l := range t.labels {
 		label := fmt.Sprintf("%d %s", i+1, l)
 		switch {
+		case i == t.active && t.Lit && t.marks[i] != "":
+			tabs = append(tabs, st.TabOn.Render(label+t.marks[i]))
 		case i == t.active && t.Lit:
 			tabs = append(tabs, st.TabOn.Render(label))
 		case t.seen[i]:
-			tabs = append(tabs, st.TabSeen.Render(label+" ✓"))
+			tabs = append(tabs, st.TabSeen.Render(label+t.mark(i)))
 		default:
 			tabs = append(tabs, st.Tab.Render(label))
 		}

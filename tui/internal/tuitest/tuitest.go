@@ -17,6 +17,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 	"github.com/signoff-dev/signoff/policy/workspace"
@@ -131,8 +132,7 @@ func NewCommon(t testing.TB, dir, theme string, clk *Clock) *common.Common {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := common.New(common.Options{LedgerDir: filepath.Join(dir, workspace.LedgerDir), Anchor: Anchor(t, dir),
-		KeyPath: filepath.Join(dir, workspace.KeyFile), Now: clk.Now}, st)
+	c := common.New(common.Options{Home: &home.Home{Dir: dir}, Anchor: Anchor(t, dir), Now: clk.Now, Tick: -1}, st)
 	c.Width, c.Height = 120, 30
 	t.Cleanup(c.Close)
 	return c

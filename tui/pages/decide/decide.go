@@ -75,7 +75,7 @@ func New(c *common.Common) *Model {
 	m.ticket.SetWidth(30)
 	m.pass.Prompt = ""
 	m.pass.EchoMode = textinput.EchoPassword
-	m.pass.Placeholder = "passphrase of " + filepath.Base(c.Opt.KeyPath)
+	m.pass.Placeholder = "passphrase of " + filepath.Base(c.KeyName())
 	m.pass.SetWidth(30)
 	m.restyle()
 	m.SetSize(c.Width, c.Height)
@@ -119,6 +119,12 @@ func (m *Model) Verdict() string {
 // open shows the form for a review; what was typed before stays, the
 // verdict is asked again.
 func (m *Model) open(rv *data.Review, reviewed []policy.Reviewed) {
+	if m.review == nil || m.review.Verdict.Subject != rv.Verdict.Subject || m.entry != "" {
+		// Another subject, or one signed already: nothing typed for one
+		// decision is offered for the next.
+		m.reason.SetValue("")
+		m.ticket.SetValue("")
+	}
 	m.review, m.reviewed = rv, reviewed
 	m.verdict, m.role, m.field, m.err, m.entry, m.signing = -1, 0, fieldVerdict, "", "", false
 	m.roles = nil

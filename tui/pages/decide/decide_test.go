@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signoff-dev/signoff/home"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 	"github.com/signoff-dev/signoff/policy/workspace"
@@ -240,7 +241,7 @@ func TestSignWithAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, c, _ := newForm(t, dir, "recommender", nil)
-	c.Opt.Agent, c.Opt.AgentSocket = true, sock
+	c.Opt.Key = home.Key{Agent: true, AgentSocket: sock}
 	press(t, m, "c", "tab", "tab")
 	typeText(t, m, "add a latency fix first")
 	press(t, m, "ctrl+s")
@@ -249,5 +250,21 @@ func TestSignWithAgent(t *testing.T) {
 	}
 	if ds := tuitest.Decisions(t, dir); len(ds) != 1 || ds[0].Body.Verdict != policy.RequestChanges {
 		t.Fatalf("signed %+v", ds)
+	}
+}
+
+// TestFormForgetsAnotherSubject: a reason typed for one subject is kept
+// through a trip back to its review, and never offered for another.
+func TestFormForgetsAnotherSubject(t *testing.T) {
+	m, c, _ := newForm(t, "", "recommender", nil)
+	press(t, m, "r", "tab", "tab")
+	typeText(t, m, "latency regressed")
+	m.Update(common.OpenDecideMsg{Review: tuitest.Review(t, c, "recommender")})
+	if got := m.reason.Value(); got != "latency regressed" {
+		t.Fatalf("back on the same subject, the reason is %q", got)
+	}
+	m.Update(common.OpenDecideMsg{Review: tuitest.Review(t, c, "credit-risk")})
+	if got := m.reason.Value(); got != "" {
+		t.Fatalf("another subject's form offers %q", got)
 	}
 }

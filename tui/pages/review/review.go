@@ -9,6 +9,7 @@
 package review
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ type Model struct {
 	opened map[string]bool
 	spent  map[string]time.Duration
 	since  time.Time // when the open section was opened; zero when away
+	// ticking says a reading tick is on its way: while a section is open
+	// the tabs show, each second, the time a required section has had.
+	ticking bool
 	// cardCache is the card rendered at cardWidth.
 	md        markdown.Renderer
 	cardCache []byte
@@ -114,6 +118,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		return m, m.open(msg.Row)
 	case common.ResumeReviewMsg:
 		m.openSection(m.section)
+		return m, m.tick()
 	case reviewMsg:
 		if msg.opening != m.opening {
 			return m, nil // the reader has moved on
@@ -127,6 +132,14 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		m.data = msg.data
 		m.tabs.Lit = true
 		m.openSection(0)
+		return m, m.tick()
+	case readingMsg:
+		m.ticking = false
+		if msg.opening != m.opening || m.since.IsZero() {
+			return m, nil // the reader left: the clock is stopped
+		}
+		m.markSections()
+		return m, m.tick()
 	case tea.BackgroundColorMsg:
 		m.cardCache = nil
 		m.refresh()
@@ -150,6 +163,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.NextSection, k.PrevSection, k.Section):
 		m.tabs.Update(msg)
 		m.openSection(m.tabs.Active())
+		return m.tick()
 	case key.Matches(msg, k.Decide):
 		m.leave()
 		m.c.Go(common.OpenDecideMsg{Review: m.data, Reviewed: m.reviewed()})
@@ -176,6 +190,7 @@ func (m *Model) openSection(i int) {
 	m.section = m.tabs.Active()
 	m.since = now
 	m.opened[data.Sections[m.section]] = true
+	m.markSections()
 	m.refresh()
 	m.vp.GotoTop()
 }
@@ -185,6 +200,54 @@ func (m *Model) leave() {
 	if !m.since.IsZero() {
 		m.spent[data.Sections[m.section]] += m.c.Now().Sub(m.since)
 		m.since = time.Time{}
+	}
+	m.markSections()
+}
+
+// readingMsg is a reading tick: a second has passed with a section open.
+type readingMsg struct{ opening int }
+
+func (readingMsg) For() common.PageID { return common.ReviewPage }
+
+// tick asks for the next reading tick, unless one is on its way.
+func (m *Model) tick() tea.Cmd {
+	if m.ticking || m.since.IsZero() || m.c.Opt.Tick < 0 {
+		return nil
+	}
+	m.ticking = true
+	opening := m.opening
+	return tea.Tick(m.c.Opt.Tick, func(time.Time) tea.Msg { return readingMsg{opening} })
+}
+
+// markSections shows on each tab opened where its review stands, by the
+// policy's own minimum ([policy.Transition.ReviewMinimum]): " ✓" once a
+// section has been open long enough (or is not required), else the
+// seconds it has had so far, the open one counting on.
+func (m *Model) markSections() {
+	var t *policy.Transition
+	if m.data != nil {
+		t = m.data.Transition
+	}
+	now := m.c.Now()
+	for i, s := range data.Sections {
+		spent := m.spent[s]
+		if i == m.section && !m.since.IsZero() {
+			spent += now.Sub(m.since)
+		}
+		var least time.Duration
+		required := false
+		if t != nil {
+			least, required = t.ReviewMinimum(s)
+		}
+		mark := ""
+		switch {
+		case !m.opened[s]:
+		case required && spent < least:
+			mark = fmt.Sprintf(" %ds", int64(spent/time.Second))
+		default:
+			mark = " ✓"
+		}
+		m.tabs.SetMark(i, mark)
 	}
 }
 

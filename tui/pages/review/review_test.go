@@ -67,7 +67,7 @@ func TestSections(t *testing.T) {
 		t.Errorf("6 opens %s; opened %v", data.Sections[m.section], m.opened)
 	}
 	view := ansi.Strip(m.View())
-	for _, want := range []string{"6 History", "decision", "compliance@demo.example", "2 Model card ✓"} {
+	for _, want := range []string{"6 History", "decision", "compliance@demo.example", "2 Model card 0s", "1 Overview ✓"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("history view lacks %q:\n%s", want, view)
 		}
@@ -163,5 +163,34 @@ func TestHostileCardResults(t *testing.T) {
 		if strings.Contains(v, bad) {
 			t.Errorf("the card section holds %q", bad)
 		}
+	}
+}
+
+// TestReadingMarks: each tab says where its review stands by the policy's
+// minimum: the seconds a required section has had while short of it
+// (the open one counting on at each reading tick), ✓ once it has had it.
+func TestReadingMarks(t *testing.T) {
+	m, _, clk := newReview(t, "credit-risk")
+	press(t, m, "2")
+	clk.Wait(400 * time.Millisecond)
+	send(t, m, readingMsg{opening: m.opening})
+	if view := ansi.Strip(m.View()); !strings.Contains(view, "2 Model card 0s") {
+		t.Fatalf("a card open 0.4s:\n%s", view)
+	}
+	clk.Wait(time.Second)
+	send(t, m, readingMsg{opening: m.opening})
+	if view := ansi.Strip(m.View()); !strings.Contains(view, "2 Model card ✓") {
+		t.Fatalf("a card open 1.4s, the tick after:\n%s", view)
+	}
+	press(t, m, "3")
+	if view := ansi.Strip(m.View()); !strings.Contains(view, "2 Model card ✓") || !strings.Contains(view, "3 Metrics 0s") {
+		t.Fatalf("the card left after 1.4s, metrics open:\n%s", view)
+	}
+	// A tick for a review left is dropped.
+	press(t, m, "esc")
+	clk.Wait(time.Minute)
+	send(t, m, readingMsg{opening: m.opening})
+	if got := m.reviewed(); got[2].Section != "metrics" || got[2].Seconds != 0 {
+		t.Fatalf("time counted after leaving: %v", got)
 	}
 }
