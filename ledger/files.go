@@ -6,10 +6,31 @@ import (
 	"path/filepath"
 )
 
-// ReadBounded reads the regular file at path, refusing one larger than
-// limit bytes.
+// OpenRegular opens path for reading if it is a regular file, and says
+// so if it is not, without ever blocking on it: a FIFO or a device put
+// where a file was expected (a remote's batch, a home's state) cannot
+// hang a command.
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, nil
+}
+
+// ReadBounded reads a regular file (see [OpenRegular]) of at most limit
+// bytes.
 func ReadBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -17,9 +38,6 @@ func ReadBounded(path string, limit int64) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	if fi.Size() > limit {
 		return nil, fmt.Errorf("%s is %d bytes, more than %d", path, fi.Size(), limit)

@@ -45,3 +45,7 @@ func flock(f *os.File, mode int) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// openNonblock opens without waiting for a writer, should the path be a
+// FIFO: an open of a FIFO for reading blocks until one comes.
+const openNonblock = syscall.O_NONBLOCK

@@ -101,7 +101,7 @@ func (d DirStore) Get(_ context.Context, name string, max int64) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
+	f, err := ledger.OpenRegular(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
 	} else if err != nil {
@@ -112,7 +112,7 @@ func (d DirStore) Get(_ context.Context, name string, max int64) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() || fi.Size() > max {
+	if fi.Size() > max {
 		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes", name, max)
 	}
 	data := make([]byte, fi.Size())

@@ -56,7 +56,7 @@ type State struct {
 	Audit uint64 `json:"audit"`
 	// Held are entries pulled whose signers the home's root did not admit
 	// (yet), offered again after later batches (see [State.holdBack]).
-	Held []string `json:"held,omitempty"`
+	Held []HeldEntry `json:"held,omitempty"`
 }
 
 func (s *State) init() {

@@ -455,3 +455,166 @@ func TestLaterGovernanceAdmits(t *testing.T) {
 		t.Errorf("pulled %d, refused %q, not admitted %d; want 3, none, 0", res.Pulled, res.Refused, res.NotAdmitted)
 	}
 }
+
+// TestFIFOInRemote: a FIFO put where a batch was (by whoever can write a
+// shared folder) is refused at once, not waited on.
+func TestFIFOInRemote(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "log"), 0o755)
+	p := filepath.Join(root, "log", "00000000000000000001")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := DirStore{Root: root}.Get(context.Background(), "log/00000000000000000001", 1<<20)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("a FIFO read as a batch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Get waited on a FIFO")
+	}
+}
+
+// TestHeldBackBounded: junk that fills the entries kept back cannot make
+// a home drop one of its own organisation's entries unseen: an entry with
+// no room is refused at once (and reported), and junk offered again
+// makes room for what comes later, which its keyring then admits.
+func TestHeldBackBounded(t *testing.T) {
+	defer func(n int) { maxHeldLines = n }(maxHeldLines)
+	maxHeldLines = 8
+	ctx := context.Background()
+	root := t.TempDir()
+	remote := DirStore{Root: root}
+	os.MkdirAll(filepath.Join(root, "log"), 0o755)
+	// batch writes the next batch of the log, after those the homes wrote.
+	batch := func(_ int, lines ...[]byte) {
+		var b bytes.Buffer
+		for _, l := range lines {
+			b.Write(l)
+			b.WriteByte('\n')
+		}
+		if err := remote.PutNew(context.Background(), nextBatchName(t, remote), b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var junk [][]byte
+	for i := range 9 {
+		e, err := ledger.SignEntry(signer(t, fmt.Sprintf("junk%d@nowhere.example", i)), ledger.Header{Kind: "comment", Seq: 1, Time: t0, Body: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		junk = append(junk, e.MarshalLine())
+	}
+	batch(1, junk...)
+	home := open(t)
+	var st State
+	res, err := Sync(ctx, home, remote, &st, testAnchor)
+	if err != nil || res.RefusedCount != 9 || len(st.Held) != 8 {
+		t.Fatalf("nine junk entries, room for eight: refused %d (want all 9 reported), kept %d, %v", res.RefusedCount, len(st.Held), err)
+	}
+	junk = junk[:8]
+	// A newcomer's entry, before the keyring that admits them: the junk,
+	// offered once already, gives it room.
+	newcomer := signer(t, "new@example.com")
+	c, _ := ledger.SignEntry(newcomer, ledger.Header{Kind: "comment", Seq: 1, Time: t0.Add(time.Hour), Body: []byte(`{}`)})
+	batch(2, c.MarshalLine())
+	if res, err = Sync(ctx, home, remote, &st, testAnchor); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(st.Held, func(h HeldEntry) bool { return h.Line == string(c.MarshalLine()) }) || len(st.Held) != 8 {
+		t.Fatalf("the newcomer's entry was not kept (%d kept); refused %q", len(st.Held), res.Refused)
+	}
+	if res.RefusedCount != 1 {
+		t.Errorf("the newcomer's entry, not admitted yet, is reported once: refused %d", res.RefusedCount)
+	}
+	// The keyring that admits them arrives: their entry is taken.
+	src := open(t)
+	key := func(s ledger.Signer) string { return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey()))) }
+	doc, _ := policy.ParseDocument("kr", []byte(fmt.Sprintf("version: 2\nmembers:\n  - {identity: new@example.com, roles: [risk], keys: [%q]}\n", key(newcomer))))
+	k2, err := policy.Adopt(src, signer(t, "admin@example.com"), doc, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch(3, k2.MarshalLine())
+	if _, err := Sync(ctx, home, remote, &st, testAnchor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := home.Get(c.ID); err != nil {
+		t.Fatalf("the newcomer's entry was never taken: %v", err)
+	}
+
+	// With the list full of entries none of which was offered again yet,
+	// a new one has no room: take refuses it, and says so, at once.
+	var st2 State
+	for _, j := range junk {
+		st2.Held = append(st2.Held, HeldEntry{Line: string(j)})
+	}
+	if st2.holdBack(c.MarshalLine()) {
+		t.Fatal("room was made by dropping entries never offered again")
+	}
+}
+
+// nextBatchName is the name of the batch after the last in remote.
+func nextBatchName(t *testing.T, remote Store) string {
+	t.Helper()
+	names, err := remote.List(context.Background(), "log/", "", listPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return batchName(uint64(len(names) + 1))
+}
+
+// TestSeenNeedsNoGap: a later entry of a feed copied alone into a remote
+// (by whoever can write it) does not make the feed's owner skip pushing
+// the entries before it; every other home then gets them all.
+func TestSeenNeedsNoGap(t *testing.T) {
+	ctx := context.Background()
+	remote := DirStore{Root: t.TempDir()}
+	owner := open(t)
+	s := signer(t, "ann@example.com")
+	e1, _ := owner.Append(s, "comment", []byte(`{"text":"a rejection, say"}`), t0)
+	e2, _ := owner.Append(s, "comment", []byte(`{"text":"later"}`), t0.Add(time.Minute))
+	if err := remote.PutNew(ctx, batchName(1), append(e2.MarshalLine(), '\n')); err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	res, err := Sync(ctx, owner, remote, &st, testAnchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pushed < 2 {
+		t.Fatalf("the owner pushed %d entries: the copied later one hid the one before", res.Pushed)
+	}
+	other := open(t)
+	if _, err := Sync(ctx, other, remote, &State{}, testAnchor); err != nil && !strings.Contains(err.Error(), "refused") {
+		t.Fatal(err)
+	}
+	for _, e := range []*ledger.Entry{e1, e2} {
+		if _, err := other.Get(e.ID); err != nil {
+			t.Errorf("another home lacks seq %d: %v", e.Seq, err)
+		}
+	}
+}
+
+// TestStrayBlobRefused: a blob no request this home holds carries is not
+// taken from a remote: strangers cannot fill a home's store.
+func TestStrayBlobRefused(t *testing.T) {
+	root := t.TempDir()
+	remote := DirStore{Root: root}
+	if err := remote.PutNew(context.Background(), batchName(1), append(ledger.BlobLine([]byte("stray")), '\n')); err != nil {
+		t.Fatal(err)
+	}
+	home := open(t)
+	res, err := Sync(context.Background(), home, remote, &State{}, testAnchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if home.HasBlob(ledger.BlobDigest([]byte("stray"))) || res.RefusedCount != 1 || !strings.Contains(res.Refused[0], "evidence of no request this home holds") {
+		t.Errorf("a stray blob: refused %q", res.Refused)
+	}
+}

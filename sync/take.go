@@ -256,8 +256,7 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 			res.Equivocations = append(res.Equivocations, q.Error())
 		}
 		for _, ln := range ls {
-			f := ln.e.Feed.String()
-			st.Seen[f] = max(st.Seen[f], ln.e.Seq)
+			st.sawHeld(ln.e)
 		}
 		return r.Added, nil
 	}
@@ -268,8 +267,7 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 		} else if err != nil {
 			return false, err
 		}
-		f := ln.e.Feed.String()
-		st.Seen[f] = max(st.Seen[f], ln.e.Seq)
+		st.sawHeld(ln.e)
 		return true, nil
 	}
 	added, _, refused, err := admit(entries, g, check, store, known)
@@ -281,11 +279,14 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 		msg := fmt.Sprintf("%s line %d: %s", name, r.Line, r.Error)
 		if r.Status == http.StatusForbidden {
 			// Offered again at the end of the sync, when governance that
-			// arrived later may admit it, and refused then if not.
+			// arrived later may admit it, and refused then if not; refused
+			// now if there is no room to keep it.
 			ln := entryOf(entries, r.Line)
-			st.holdBack(ln.raw)
-			res.held = append(res.held, heldLine{ln.raw, ln.e, msg})
-			continue
+			if st.holdBack(ln.raw) {
+				res.held = append(res.held, heldLine{ln.raw, ln.e, msg})
+				continue
+			}
+			res.notAdmitted(ln.e)
 		}
 		res.refuse(msg)
 	}
@@ -323,26 +324,50 @@ func entryOf(entries []*line, n int) *line {
 	return nil
 }
 
-// Bounds on the entries a home keeps back for a later sync.
-const (
+// Bounds on the entries a home keeps back for a later sync (variables
+// only so that a test can make them small).
+var (
 	maxHeldLines = 4096
 	maxHeldBytes = 8 << 20
 )
 
+// A HeldEntry is an entry kept back because its signer was not admitted
+// when it came: its line, and how many syncs have offered it again.
+type HeldEntry struct {
+	Line  string `json:"line"`
+	Syncs int    `json:"syncs"`
+}
+
 // holdBack keeps raw, an entry whose signer was not admitted, to offer
 // again after later batches, at the end of this sync and of the next
-// ones, within the bounds above.
-func (st *State) holdBack(raw []byte) {
-	if slices.Contains(st.Held, string(raw)) {
-		return
-	}
+// ones, and reports whether it did. At the bounds above it makes room by
+// dropping the entry offered again most often (at least once, so it was
+// reported when it came); with none such it keeps nothing, and the caller
+// reports the entry refused at once. Whoever fills the list with junk
+// cannot make a home drop an entry unseen.
+func (st *State) holdBack(raw []byte) bool {
 	size := len(raw)
 	for _, h := range st.Held {
-		size += len(h)
+		if h.Line == string(raw) {
+			return true
+		}
+		size += len(h.Line)
 	}
-	if len(st.Held) < maxHeldLines && size <= maxHeldBytes {
-		st.Held = append(st.Held, string(raw))
+	for len(st.Held) >= maxHeldLines || size > maxHeldBytes {
+		worst := -1
+		for i, h := range st.Held {
+			if h.Syncs > 0 && (worst < 0 || h.Syncs > st.Held[worst].Syncs) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			return false
+		}
+		size -= len(st.Held[worst].Line)
+		st.Held = slices.Delete(st.Held, worst, worst+1)
 	}
+	st.Held = append(st.Held, HeldEntry{Line: string(raw)})
+	return true
 }
 
 // A heldLine is an entry kept back because its signer was not admitted,
@@ -364,8 +389,10 @@ func finish(l *ledger.Ledger, st *State, res *Result, g *gate) error {
 	res.held = nil
 	if len(st.Held) > 0 {
 		var data []byte
+		syncs := map[string]int{}
 		for _, h := range st.Held {
-			data = append(append(data, h...), '\n')
+			data = append(append(data, h.Line...), '\n')
+			syncs[h.Line] = h.Syncs
 		}
 		st.Held = nil
 		again := newResult()
@@ -374,12 +401,11 @@ func finish(l *ledger.Ledger, st *State, res *Result, g *gate) error {
 		}
 		res.Pulled += again.Pulled
 		res.Equivocations = append(res.Equivocations, again.Equivocations...)
-		still := map[string]bool{}
-		for _, h := range again.held {
-			still[string(h.raw)] = true
+		for i := range st.Held {
+			st.Held[i].Syncs = syncs[st.Held[i].Line] + 1
 		}
 		for _, h := range fresh {
-			if still[string(h.raw)] {
+			if _, still := syncs[string(h.raw)]; still && slices.ContainsFunc(st.Held, func(e HeldEntry) bool { return e.Line == string(h.raw) }) {
 				res.refuse(h.why)
 				res.notAdmitted(h.e)
 			}
@@ -387,4 +413,15 @@ func finish(l *ledger.Ledger, st *State, res *Result, g *gate) error {
 	}
 	res.sayForeign(g.anchor)
 	return nil
+}
+
+// sawHeld notes that the remote holds e. Seen counts only what the remote
+// holds without a gap, so that a later entry copied there alone (by
+// whoever can write the remote) never makes a push skip the ones before
+// it: the push sends every entry after Seen.
+func (st *State) sawHeld(e *ledger.Entry) {
+	f := e.Feed.String()
+	if e.Seq <= st.Seen[f]+1 {
+		st.Seen[f] = max(st.Seen[f], e.Seq)
+	}
 }

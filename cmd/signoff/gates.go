@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/signoff-dev/signoff/inert"
+	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
 
@@ -43,7 +43,7 @@ transition the policy lacks).`,
 			if policyFile == "" {
 				return usageError("gates needs --policy FILE")
 			}
-			data, err := os.ReadFile(policyFile)
+			data, err := ledger.ReadBounded(policyFile, policy.MaxPolicy)
 			if err != nil {
 				return usageError("failed to read policy: %v", err)
 			}
