@@ -534,7 +534,9 @@ func TestHeldBackBounded(t *testing.T) {
 	}
 	// The keyring that admits them arrives: their entry is taken.
 	src := open(t)
-	key := func(s ledger.Signer) string { return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey()))) }
+	key := func(s ledger.Signer) string {
+		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
+	}
 	doc, _ := policy.ParseDocument("kr", []byte(fmt.Sprintf("version: 2\nmembers:\n  - {identity: new@example.com, roles: [risk], keys: [%q]}\n", key(newcomer))))
 	k2, err := policy.Adopt(src, signer(t, "admin@example.com"), doc, t0)
 	if err != nil {
