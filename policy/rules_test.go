@@ -659,3 +659,33 @@ func TestSortCandidates(t *testing.T) {
 		t.Errorf("order %v, want %v: the earliest approval first, then by identity", got, want)
 	}
 }
+
+// TestAdmitsGovernance: governance is admitted from admins of the
+// history's roots, and of the next root an admin in force proposed; a
+// rival root carried in by an admin admits no one.
+func TestAdmitsGovernance(t *testing.T) {
+	st := newRules(t, rulesPolicy(""))
+	outsider, newAdmin := vtSigner(t, "outsider", "boss@other.example"), vtSigner(t, "new admin", "new@example.com")
+	ttAdopt(t, st.f, st.admin, ttRoot(1, []ledger.Signer{outsider}, "# another organisation's\n"), st.day(1))
+	ttAdopt(t, st.f, st.admin, ttRoot(2, []ledger.Signer{st.admin, newAdmin}, ""), st.day(2))
+	l := st.w.ledgerOf(t, st.f, rand.New(rand.NewPCG(1, 2)))
+	tr, err := LoadTrust(l, st.root.Digest, st.day(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(s ledger.Signer) *ledger.Entry {
+		return &ledger.Entry{Header: ledger.Header{Kind: KindKeyring, Feed: ledger.FeedOf(s.PublicKey().Marshal()), Time: st.day(3), Identity: s.Identity()}}
+	}
+	for _, tc := range []struct {
+		who  ledger.Signer
+		want string
+	}{
+		{st.admin, ""},
+		{newAdmin, ""}, // an admin of the root v2 proposed, who must adopt it
+		{outsider, "not an admin of any root in this history"},
+	} {
+		if got := Admits(tr, st.root.Digest, entry(tc.who), st.day(3)); tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("%s's adoption: %q, want %q", tc.who.Identity(), got, tc.want)
+		}
+	}
+}
