@@ -77,7 +77,7 @@ func (j *judge) approvalWhyNot(r *Record, identity string, restrictedAt time.Tim
 		return "approved before the restriction of " + restrictedAt.UTC().Format(time.RFC3339)
 	case expiring && j.q.At.After(expires):
 		return fmt.Sprintf("approval expired at %s (valid for %s)", expires.UTC().Format(time.RFC3339), time.Duration(tr.ApprovalValidFor))
-	case !sod.AuthorsMayApprove && isAuthor(j.m.Authors, identity):
+	case !sod.AuthorsMayApprove && slices.ContainsFunc(j.trust.Aliases(identity), func(a string) bool { return isAuthor(j.m.Authors, a) }):
 		return "is an author and cannot approve"
 	case !sod.RequesterMayApprove && slices.Contains(requesters, identity):
 		return "requested this promotion and cannot approve it"
@@ -108,14 +108,14 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 		case mem == nil:
 			exclude(r, r.Entry.Identity, "not counted: "+j.why[r.Entry.ID])
 		case !mem.HasRole(r.Body.Role):
-			exclude(r, mem.Identity, fmt.Sprintf("signed as %s, a role the keyring does not give them (they hold %s)", r.Body.Role, strings.Join(mem.Roles, ", ")))
+			exclude(r, j.trust.Person(mem.Identity), fmt.Sprintf("signed as %s, a role the keyring does not give them (they hold %s)", r.Body.Role, strings.Join(mem.Roles, ", ")))
 		default:
 			decisions = append(decisions, r)
 		}
 	}
 	var cands []quorumCandidate
 	approvals := map[string]map[string]*Record{} // identity -> role -> the approval that counts
-	for _, p := range standingOf(decisions, func(r *Record) string { return j.who[r.Entry.ID].Identity }) {
+	for _, p := range standingOf(decisions, func(r *Record) string { return j.trust.Person(j.who[r.Entry.ID].Identity) }) {
 		id, last := p.identity, p.last()
 		j.v.Superseded += len(p.records) - 1
 		j.v.Decisions = append(j.v.Decisions, Decided{Signer: j.signer(last, last.Body.Role), Verdict: last.Body.Verdict, Reason: last.Body.Reason, Ticket: last.Body.Ticket})
@@ -241,19 +241,23 @@ func verdictNoun(v string) string {
 	return "request for changes"
 }
 
-// stillHolds says why identity no longer holds role by the keyring in
-// force at the time judged, or "" if they do: a rejection blocks only
-// while its signer could also lift it.
-func (j *judge) stillHolds(identity, role string) string {
+// stillHolds says why person no longer holds role by the keyring in force
+// at the time judged, under any of their names, or "" if they do: a
+// rejection blocks only while its signer could also lift it.
+func (j *judge) stillHolds(person, role string) string {
 	k := j.trust.KeyringAt(j.q.At)
-	m, ok := k.Doc.Keyring.Member(identity)
-	switch {
-	case !ok:
-		return fmt.Sprintf("keyring version %d no longer lists them", k.Version)
-	case !m.HasRole(role):
-		return fmt.Sprintf("keyring version %d no longer gives them the role %s", k.Version, role)
-	case m.RevokedAt != nil && !j.q.At.Before(*m.RevokedAt):
-		return fmt.Sprintf("keyring version %d revoked them at %s", k.Version, m.RevokedAt.UTC().Format(time.RFC3339))
+	why := fmt.Sprintf("keyring version %d no longer lists them", k.Version)
+	for _, id := range j.trust.Aliases(person) {
+		m, ok := k.Doc.Keyring.Member(id)
+		switch {
+		case !ok:
+		case !m.HasRole(role):
+			why = fmt.Sprintf("keyring version %d no longer gives them the role %s", k.Version, role)
+		case m.RevokedAt != nil && !j.q.At.Before(*m.RevokedAt):
+			why = fmt.Sprintf("keyring version %d revoked them at %s", k.Version, m.RevokedAt.UTC().Format(time.RFC3339))
+		default:
+			return "" // an expired membership does not lift a rejection
+		}
 	}
-	return "" // an expired membership does not lift a rejection
+	return why
 }

@@ -92,7 +92,7 @@ func (j *judge) emergency(restrictedAt time.Time) bool {
 			continue
 		}
 		st.Invoked = append(st.Invoked, j.signer(r, r.Body.Role))
-		invs = append(invs, invocation{m.Identity, r.Entry.Time})
+		invs = append(invs, invocation{j.trust.Person(m.Identity), r.Entry.Time})
 	}
 	eps, gathering := emergencyEpisodes(e, invs)
 	if len(eps) == 0 {

@@ -75,14 +75,15 @@ func openRequests(l *ledger.Ledger, t *Trust, at time.Time, scope string) ([]Ope
 }
 
 // A counted record is a record whose signer counts, with the member who
-// signed it.
+// signed it and the history that says so.
 type counted struct {
 	r *Record
 	m *Member
+	t *Trust
 }
 
 func (c counted) signer(r *Record, role string) Signer {
-	return Signer{Identity: c.m.Identity, Role: role, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
+	return Signer{Identity: c.t.Person(c.m.Identity), Role: role, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
 }
 
 // records reads the records q selects, signed by at, whose signers count
@@ -106,7 +107,7 @@ func (t *Trust) records(l *ledger.Ledger, q ledger.Query, at time.Time) ([]count
 			return err
 		}
 		if why == "" {
-			out = append(out, counted{r, m})
+			out = append(out, counted{r, m, t})
 		}
 		return nil
 	})

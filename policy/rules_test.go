@@ -689,3 +689,72 @@ func TestAdmitsGovernance(t *testing.T) {
 		}
 	}
 }
+
+// TestRenamedMemberIsOnePerson: a keyring that renames a member who keeps
+// their key makes them no new person: they fill one sign-off, their
+// rejection still blocks, and an author or requester renamed is still one.
+func TestRenamedMemberIsOnePerson(t *testing.T) {
+	// rename adopts keyring v2 at day at, in which old is called new with
+	// the same keys and roles.
+	rename := func(t *testing.T, st *ttSetup, old, new string, at float64) {
+		t.Helper()
+		roles, keys := map[string][]string{}, map[string][]ledger.Signer{}
+		for id, rs := range st.roles {
+			roles[id], keys[id] = rs, st.keys[id]
+		}
+		roles[new], keys[new] = roles[old], []ledger.Signer{vtSigner(t, old+"/a", new), vtSigner(t, old+"/b", new)}
+		delete(roles, old)
+		delete(keys, old)
+		st.keys[new] = keys[new]
+		ttAdopt(t, st.f, st.admin, ttKeyring(2, roles, keys, ""), st.day(at))
+	}
+	for _, tc := range []struct {
+		name     string
+		steps    func(t *testing.T, st *ttSetup)
+		approved bool
+		want     string
+	}{
+		{"approvals before and after a rename fill one sign-off", func(t *testing.T, st *ttSetup) {
+			st.note(t, "owner@example.com", KindRequest, "", st.day(0.1))
+			st.decide(t, "mo@example.com", 0, Approve, "model-owner", st.day(1))
+			st.decide(t, "r1@example.com", 0, Approve, "risk", st.day(1))
+			rename(t, st, "r1@example.com", "rita@example.com", 1.2)
+			st.decide(t, "rita@example.com", 1, Approve, "risk", st.day(1.5))
+		}, false, "needs 1 more of {risk, compliance}"},
+		{"a rejection still blocks once its signer is renamed", func(t *testing.T, st *ttSetup) {
+			st.note(t, "owner@example.com", KindRequest, "", st.day(0.1))
+			st.decide(t, "r1@example.com", 0, Reject, "risk", st.day(0.5))
+			rename(t, st, "r1@example.com", "rita@example.com", 0.8)
+			st.decide(t, "mo@example.com", 0, Approve, "model-owner", st.day(1))
+			st.decide(t, "r2@example.com", 0, Approve, "risk", st.day(1))
+			st.decide(t, "c1@example.com", 0, Approve, "compliance", st.day(1))
+		}, false, "rejection by rita@example.com (risk)"},
+		{"an author renamed is still an author", func(t *testing.T, st *ttSetup) {
+			st.note(t, "owner@example.com", KindRequest, "", st.day(0.1))
+			rename(t, st, "author@example.com", "anna@example.com", 0.5)
+			st.decide(t, "mo@example.com", 0, Approve, "model-owner", st.day(1))
+			st.decide(t, "r1@example.com", 0, Approve, "risk", st.day(1))
+			st.decide(t, "anna@example.com", 0, Approve, "compliance", st.day(1))
+		}, false, "anna@example.com is an author and cannot approve"},
+		{"a requester renamed is still the requester", func(t *testing.T, st *ttSetup) {
+			st.note(t, "mo@example.com", KindRequest, "", st.day(0.1))
+			rename(t, st, "mo@example.com", "olga@example.com", 0.5)
+			st.decide(t, "olga@example.com", 0, Approve, "model-owner", st.day(1))
+			st.decide(t, "r1@example.com", 0, Approve, "risk", st.day(1))
+			st.decide(t, "c1@example.com", 0, Approve, "compliance", st.day(1))
+		}, false, "olga@example.com requested this promotion and cannot approve it"},
+		{"a renamed member's approvals still count", func(t *testing.T, st *ttSetup) {
+			st.note(t, "owner@example.com", KindRequest, "", st.day(0.1))
+			st.decide(t, "r1@example.com", 0, Approve, "risk", st.day(0.5))
+			rename(t, st, "r1@example.com", "rita@example.com", 0.8)
+			st.decide(t, "mo@example.com", 0, Approve, "model-owner", st.day(1))
+			st.decide(t, "c1@example.com", 0, Approve, "compliance", st.day(1))
+		}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newRules(t, rulesPolicy(""))
+			tc.steps(t, st)
+			wantReason(t, st.judge(t, st.day(2)), tc.approved, tc.want)
+		})
+	}
+}

@@ -54,6 +54,7 @@ type Trust struct {
 	adoptions []*Record
 	docs      map[string]*InForce
 	cands     []*InForce
+	people    people
 }
 
 // A Conflict is two or more documents of one kind and version, each

@@ -33,7 +33,7 @@ func ttRoot(version int, admins []ledger.Signer, extra string) string {
 func ttKeyring(version int, members map[string][]string, keys map[string][]ledger.Signer, extra string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "version: %d\nmembers:\n", version)
-	for _, id := range []string{"owner@example.com", "mo@example.com", "r1@example.com", "r2@example.com", "c1@example.com", "ops@example.com", "author@example.com", "both@example.com", "evil@example.com"} {
+	for _, id := range []string{"owner@example.com", "mo@example.com", "r1@example.com", "r2@example.com", "c1@example.com", "ops@example.com", "author@example.com", "both@example.com", "evil@example.com", "rita@example.com", "anna@example.com", "olga@example.com"} {
 		roles, ok := members[id]
 		if !ok {
 			continue

@@ -464,10 +464,12 @@ func (j *judge) about(r *Record, kind string) bool {
 	return r.Entry.Kind == kind && s.From == j.m.Transition.From && s.To == j.m.Transition.To
 }
 
+// signer names r's signer as the person the keyrings make them (see
+// [Trust.Person]), or as the entry claims if they are in none.
 func (j *judge) signer(r *Record, role string) Signer {
 	s := Signer{Identity: r.Entry.Identity, Role: role, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
 	if m := j.who[r.Entry.ID]; m != nil {
-		s.Identity = m.Identity
+		s.Identity = j.trust.Person(m.Identity)
 	}
 	return s
 }
@@ -547,7 +549,7 @@ func (j *judge) restricted() (time.Time, error) {
 			continue
 		}
 		at = r.Entry.Time
-		s := Signer{Identity: m.Identity, Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
+		s := Signer{Identity: j.trust.Person(m.Identity), Time: r.Entry.Time.UTC(), Entry: r.Entry.ID.String()}
 		j.v.Restricted = &Decided{Signer: s, Reason: r.Body.Reason, Ticket: r.Body.Ticket}
 	}
 	return at, nil
@@ -573,7 +575,7 @@ func (j *judge) equivocations() error {
 			return err
 		}
 		for _, fk := range forks {
-			ev := ForkEvidence{Identity: m.Identity, Feed: f.String(), Seq: fk.Seq}
+			ev := ForkEvidence{Identity: j.trust.Person(m.Identity), Feed: f.String(), Seq: fk.Seq}
 			for _, id := range fk.IDs {
 				ev.Entries = append(ev.Entries, id.String())
 			}
