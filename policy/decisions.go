@@ -163,7 +163,7 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 			r := approvals[c.identity][seat.role]
 			rs.By = append(rs.By, j.signer(r, seat.role))
 			assigned[c.identity] = true
-			if r.Body.Gates != "" && r.Body.Gates != GateDigest(j.v.Gates) && !j.q.Quick {
+			if r.Body.Gates != "" && r.Body.Gates != GateDigest(j.v.Gates) {
 				j.warn("%s approved having seen other gate results than these (signed %s): the policy or the evaluation changed since", c.identity, inert.Digest(r.Body.Gates))
 			}
 		}
@@ -185,7 +185,7 @@ func (j *judge) quorum(requesters []string, restrictedAt time.Time, emergency bo
 			j.fail("%s", rs.Explanation)
 		}
 	}
-	j.v.excluded = excluded
+	j.v.excluded, j.v.settled = excluded, true
 }
 
 func (j *judge) explain(req Requirement, rs RequirementStatus, cands []quorumCandidate, assigned map[string]bool) string {

@@ -18,8 +18,6 @@ type OpenRequest struct {
 	Change    string   `json:"change"`
 	Requested Signer   `json:"requested"` // the first request that counts
 	Again     []Signer `json:"again,omitempty"`
-	// Results are the gate results the first request recorded.
-	Results []Result `json:"results"`
 }
 
 // OpenRequests returns the requests open at at, in the order they were
@@ -65,11 +63,7 @@ func openRequests(l *ledger.Ledger, t *Trust, at time.Time, scope string) ([]Ope
 			continue
 		}
 		index[s] = len(out)
-		results := c.r.Body.Results
-		if results == nil {
-			results = []Result{}
-		}
-		out = append(out, OpenRequest{Subject: s, Tier: c.r.Body.Tier, Change: c.r.Body.Change, Requested: who, Results: results})
+		out = append(out, OpenRequest{Subject: s, Tier: c.r.Body.Tier, Change: c.r.Body.Change, Requested: who})
 	}
 	return out, nil
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"bytes"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -553,7 +555,7 @@ func TestOpenRequests(t *testing.T) {
 
 	// The registry: each version's stage follows from its records, and
 	// says which.
-	vs, err := Status(l, tr, st.day(1))
+	vs, err := Status(l, tr, st.day(1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +585,7 @@ func TestStatusStageAndStandingDecisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := Status(l, tr, st.day(1))
+	vs, err := Status(l, tr, st.day(1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,8 +596,8 @@ func TestStatusStageAndStandingDecisions(t *testing.T) {
 	if v.Stage != "staging" || !strings.Contains(v.StageWhy, "no promotion is recorded; owner@example.com's request") {
 		t.Errorf("stage %q: %s", v.Stage, v.StageWhy)
 	}
-	if p.Approvals != 1 || p.Rejections != 1 || p.Superseded != 1 || p.SignedOff {
-		t.Errorf("approvals %d rejections %d superseded %d signed off %v", p.Approvals, p.Rejections, p.Superseded, p.SignedOff)
+	if p.Approvals != 1 || p.Rejections != 1 || p.Superseded != 1 || p.Approved {
+		t.Errorf("approvals %d rejections %d superseded %d approved %v", p.Approvals, p.Rejections, p.Superseded, p.Approved)
 	}
 	if !slices.ContainsFunc(p.Reasons, func(r string) bool { return strings.Contains(r, "rejection by r1@example.com") }) {
 		t.Errorf("reasons %q", p.Reasons)
@@ -756,5 +758,54 @@ func TestRenamedMemberIsOnePerson(t *testing.T) {
 			tc.steps(t, st)
 			wantReason(t, st.judge(t, st.day(2)), tc.approved, tc.want)
 		})
+	}
+}
+
+// TestDecideJudgesTheBundle: Decide weighs an approval by the bundle's
+// own manifest and evidence, never by what a request claims of it: a
+// forged request that omits the authors lets no author approve, and a
+// bundle the verdict cannot read is refused with the reason, unless the
+// directory itself is given.
+func TestDecideJudgesTheBundle(t *testing.T) {
+	st := newRules(t, rulesPolicy(""))
+	s := st.w.subj
+	forged := &Body{Subject: &s, Tier: "high", Change: "standard"} // no authors, no results
+	st.f.sign(st.keys["owner@example.com"][0], KindRequest, indexOf(KindRequest, s), forged.Marshal(), st.day(0.1))
+	now := st.day(1)
+	d := Decision{Subject: s, Verdict: Approve, Role: "compliance", Reason: "mine is fine", Reviewed: fullReview}
+
+	l := st.w.ledgerOf(t, st.f, rand.New(rand.NewPCG(1, 2)))
+	if _, err := Decide(l, st.keys["author@example.com"][0], d, st.root.Digest, now); !errors.Is(err, ErrWouldNotCount) || !strings.Contains(err.Error(), "author@example.com is an author and cannot approve") {
+		t.Fatalf("an author behind a request that omits them: %v", err)
+	}
+
+	// The same entries, without the evidence the request would carry.
+	bare, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	var all bytes.Buffer
+	for _, feed := range st.f.order {
+		for _, line := range st.f.lines[feed] {
+			all.Write(line)
+			all.WriteByte('\n')
+		}
+	}
+	if _, err := bare.Import(&all, ledger.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d.Role = "risk"
+	_, err = Decide(bare, st.keys["r1@example.com"][0], d, st.root.Digest, now)
+	if !errors.Is(err, ErrWouldNotCount) || !strings.Contains(err.Error(), "the verdict cannot weigh an approval") || !strings.Contains(err.Error(), "is missing") {
+		t.Fatalf("no evidence to judge by: %v", err)
+	}
+	status, err := st.w.bundle.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Dir, d.DirStatus = st.w.bundle, status
+	if _, err := Decide(bare, st.keys["r1@example.com"][0], d, st.root.Digest, now); err != nil {
+		t.Fatalf("with the bundle directory: %v", err)
 	}
 }

@@ -144,6 +144,13 @@ type Decision struct {
 	Ticket   string
 	Gates    []Result   // the gate results the approver saw
 	Reviewed []Reviewed // the sections they opened
+	// Dir, if set, is the bundle itself (and DirStatus what Dir.Check
+	// said), else its evidence is read from the ledger; Reports, if set,
+	// holds its evaluated evidence: as in [Query], to save the work of
+	// judging an approval again.
+	Dir       *evidence.Bundle
+	DirStatus *evidence.Status
+	Reports   *Reports
 }
 
 // Decide signs s's decision. It refuses a decision the keyring in force
@@ -175,9 +182,12 @@ func Decide(l *ledger.Ledger, s ledger.Signer, d Decision, anchor string, now ti
 	if d.Verdict == Approve {
 		p := &Record{Entry: probe(s, now), Body: b}
 		p.Entry.Kind, p.Entry.Subject, p.Entry.ID = KindDecision, d.Subject.Bundle, ProspectiveID
-		v, err := Judge(l, Query{Bundle: d.Subject.Bundle, To: d.Subject.To, At: now, Trust: t, Quick: true, Prospective: p})
+		v, err := Judge(l, Query{Bundle: d.Subject.Bundle, To: d.Subject.To, At: now, Anchor: anchor, Trust: t, Dir: d.Dir, DirStatus: d.DirStatus, Reports: d.Reports, Prospective: p})
 		if err != nil {
 			return nil, err
+		}
+		if !v.settled {
+			return nil, fmt.Errorf("%w: the verdict cannot weigh an approval of %s: %s", ErrWouldNotCount, d.Subject, strings.Join(v.Reasons, "; "))
 		}
 		if len(v.Requests) == 0 {
 			return nil, fmt.Errorf("%w: no one in the keyring has requested %s, so there is nothing to approve yet (the owner runs signoff request)", ErrWouldNotCount, d.Subject)
@@ -255,7 +265,8 @@ func FindBundle(l *ledger.Ledger, model, version, to string, t *Trust, at time.T
 
 // GateResults evaluates the bundle's gates under the policy in force at
 // now: b is the bundle itself, or nil to read its evidence from l.
-func GateResults(l *ledger.Ledger, b *evidence.Bundle, digest, anchor string, now time.Time) ([]Result, error) {
+// reports, if not nil, keeps its evaluated evidence (for [Decision]).
+func GateResults(l *ledger.Ledger, b *evidence.Bundle, digest, anchor string, now time.Time, reports *Reports) ([]Result, error) {
 	if b == nil {
 		var closeFn func()
 		var err error
@@ -273,7 +284,10 @@ func GateResults(l *ledger.Ledger, b *evidence.Bundle, digest, anchor string, no
 	if err != nil {
 		return nil, err
 	}
-	report, err := b.Evaluate()
+	if reports == nil {
+		reports = &Reports{}
+	}
+	report, err := reports.Evaluate(b, digest)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,9 +26,8 @@ type VersionStatus struct {
 	Pending    []PendingRequest `json:"pending"`
 }
 
-// PendingRequest is an open request (see [OpenRequests]) with where its
-// sign-offs stand, by the same verdict [Judge] gives, with the gates as
-// the request recorded them.
+// PendingRequest is an open request (see [OpenRequests]) with the
+// verdict [Judge] gives it: signoff verify says the same of it.
 type PendingRequest struct {
 	Subject   Subject  `json:"subject"`
 	Requested Signer   `json:"requested"`
@@ -39,18 +39,24 @@ type PendingRequest struct {
 	Rejections int       `json:"rejections"`
 	Changes    int       `json:"changes_requested"`
 	Superseded int       `json:"superseded,omitempty"`
-	// SignedOff says every sign-off the policy requires is in and the
-	// gates the request recorded pass: signoff verify re-evaluates the
-	// gates and decides. Reasons say what stands in the way otherwise.
-	SignedOff bool     `json:"signed_off"`
-	Reasons   []string `json:"reasons"`
+	// Approved is the verdict's: the gates, re-evaluated, pass and every
+	// sign-off the policy requires is in. Reasons say what stands in the
+	// way otherwise.
+	Approved bool     `json:"approved"`
+	Reasons  []string `json:"reasons"`
+	// Gates are the gate results, re-evaluated from the evidence.
+	Gates []Result `json:"gates"`
 }
 
 // Status derives the registry view at at from the records whose signers
 // count (see [Trust.Counts]): promotions, deprecations and restrictions
 // give each version its stage, and [OpenRequests] its pending requests,
-// each judged by a quick [Judge].
-func Status(l *ledger.Ledger, t *Trust, at time.Time) ([]*VersionStatus, error) {
+// each judged by [Judge]. reports, if not nil, keeps the bundles'
+// evaluated evidence for the next call.
+func Status(l *ledger.Ledger, t *Trust, at time.Time, reports *Reports) ([]*VersionStatus, error) {
+	if reports == nil {
+		reports = &Reports{}
+	}
 	versions := map[[2]string]*VersionStatus{}
 	get := func(s *Subject) *VersionStatus {
 		k := [2]string{s.Model, s.Version}
@@ -76,20 +82,19 @@ func Status(l *ledger.Ledger, t *Trust, at time.Time) ([]*VersionStatus, error) 
 		get(s)
 		byVersion[[2]string{s.Model, s.Version}] = append(byVersion[[2]string{s.Model, s.Version}], c)
 	}
-	open, err := OpenRequests(l, t, at)
-	if err != nil {
-		return nil, err
-	}
 	requested := map[[2]string][]OpenRequest{}
-	for _, o := range open {
+	err := JudgeOpen(context.Background(), l, t, reports, at, func(o OpenRequest, v *Verdict, err error) error {
+		if err != nil {
+			return err
+		}
 		k := [2]string{o.Subject.Model, o.Subject.Version}
 		requested[k] = append(requested[k], o)
-		v := get(&o.Subject)
-		p, err := pending(l, t, o, at)
-		if err != nil {
-			return nil, err
-		}
-		v.Pending = append(v.Pending, p)
+		vs := get(&o.Subject)
+		vs.Pending = append(vs.Pending, pending(o, v))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*VersionStatus, 0, len(versions))
 	for k, v := range versions {
@@ -102,15 +107,10 @@ func Status(l *ledger.Ledger, t *Trust, at time.Time) ([]*VersionStatus, error) 
 	return out, nil
 }
 
-// pending judges an open request for the registry.
-func pending(l *ledger.Ledger, t *Trust, o OpenRequest, at time.Time) (PendingRequest, error) {
-	p := PendingRequest{Subject: o.Subject, Requested: o.Requested, Again: o.Again, Decisions: []Decided{}, Reasons: []string{}}
-	v, err := Judge(l, Query{Bundle: o.Subject.Bundle, To: o.Subject.To, At: at, Trust: t, Quick: true})
-	if err != nil {
-		return p, err
-	}
-	p.Decisions, p.Superseded, p.Reasons = v.Decisions, v.Superseded, v.Reasons
-	p.SignedOff = len(v.Reasons) == 0
+// pending is an open request for the registry, with its verdict.
+func pending(o OpenRequest, v *Verdict) PendingRequest {
+	p := PendingRequest{Subject: o.Subject, Requested: o.Requested, Again: o.Again}
+	p.Decisions, p.Superseded, p.Reasons, p.Approved, p.Gates = v.Decisions, v.Superseded, v.Reasons, v.Approved, v.Gates
 	for _, d := range v.Decisions {
 		switch d.Verdict {
 		case Approve:
@@ -121,7 +121,7 @@ func pending(l *ledger.Ledger, t *Trust, o OpenRequest, at time.Time) (PendingRe
 			p.Changes++
 		}
 	}
-	return p, nil
+	return p
 }
 
 // stageOf sets v's stage, and says why, from the version's promotions,

@@ -57,32 +57,11 @@ func CarryEvidence(l *ledger.Ledger, b *evidence.Bundle, lock *evidence.Lock) (m
 // opens it. Its artifacts are not there; its lock and every evidence file
 // are, each checked against the digest.
 func OpenFromLedger(l *ledger.Ledger, digest string) (b *evidence.Bundle, lock *evidence.Lock, close func(), err error) {
-	get := func(what, d string) ([]byte, error) {
-		data, err := l.Blob(d)
-		if errors.Is(err, ledger.ErrNoBlob) {
-			return nil, fmt.Errorf("%w: %s (%s) is missing; import the requester's ledger, or verify the bundle directory itself", ErrNoEvidence, what, d)
-		}
-		return data, err
-	}
-	data, err := get(evidence.LockName, digest)
+	sb, err := sealedFromLedger(l, digest)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if lock, err = evidence.ParseLock(data); err != nil {
-		return nil, nil, nil, err
-	}
-	mf, ok := lock.File(evidence.ManifestName)
-	if !ok {
-		return nil, nil, nil, fmt.Errorf("the lock of %s has no %s", digest, evidence.ManifestName)
-	}
-	mdata, err := get(evidence.ManifestName, lockedDigest(mf))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	m, err := evidence.ParseManifest(mdata)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	lock, m, data, mdata := sb.lock, sb.manifest, sb.lockData, sb.manifestData
 	dir, err := os.MkdirTemp("", "signoff-bundle-")
 	if err != nil {
 		return nil, nil, nil, err
@@ -115,7 +94,7 @@ func OpenFromLedger(l *ledger.Ledger, digest string) (b *evidence.Bundle, lock *
 		}
 		fdata := mdata
 		if name != evidence.ManifestName {
-			if fdata, err = get(name, lockedDigest(lf)); err != nil {
+			if fdata, err = evidenceBlob(l, name, lockedDigest(lf)); err != nil {
 				return fail(err)
 			}
 		}
@@ -131,6 +110,51 @@ func OpenFromLedger(l *ledger.Ledger, digest string) (b *evidence.Bundle, lock *
 	return b, lock, close, nil
 }
 
+// A sealedBundle is a bundle's lock and manifest as the ledger's blobs
+// hold them.
+type sealedBundle struct {
+	lock                   *evidence.Lock
+	manifest               *evidence.Manifest
+	lockData, manifestData []byte
+}
+
+// sealedFromLedger reads the lock of the bundle named digest and its
+// manifest from l's blobs, each checked against its digest: what judging
+// a bundle whose evidence is already evaluated needs.
+func sealedFromLedger(l *ledger.Ledger, digest string) (*sealedBundle, error) {
+	data, err := evidenceBlob(l, evidence.LockName, digest)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := evidence.ParseLock(data)
+	if err != nil {
+		return nil, err
+	}
+	mf, ok := lock.File(evidence.ManifestName)
+	if !ok {
+		return nil, fmt.Errorf("the lock of %s has no %s", digest, evidence.ManifestName)
+	}
+	mdata, err := evidenceBlob(l, evidence.ManifestName, lockedDigest(mf))
+	if err != nil {
+		return nil, err
+	}
+	m, err := evidence.ParseManifest(mdata)
+	if err != nil {
+		return nil, err
+	}
+	return &sealedBundle{lock, m, data, mdata}, nil
+}
+
+// evidenceBlob reads the blob d, the bundle's file what, saying what is
+// missing if l lacks it ([ErrNoEvidence]).
+func evidenceBlob(l *ledger.Ledger, what, d string) ([]byte, error) {
+	data, err := l.Blob(d)
+	if errors.Is(err, ledger.ErrNoBlob) {
+		return nil, fmt.Errorf("%w: %s (%s) is missing; import the requester's ledger, or verify the bundle directory itself", ErrNoEvidence, what, d)
+	}
+	return data, err
+}
+
 // Reports keeps bundles' evaluated evidence (Bundle.Evaluate: metrics,
 // the bootstrap intervals, fairness), most of what judging a bundle
 // costs. It is a pure function of the bundle's bytes, which its digest
@@ -144,13 +168,21 @@ type Reports struct {
 
 const maxReports = 64
 
+// cached returns the evaluated evidence of the bundle digest names, or
+// nil if c does not hold it (or c is nil).
+func (c *Reports) cached(digest string) *evidence.Report {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[digest]
+}
+
 // Evaluate returns b's evaluated evidence, b being the bundle digest
 // names.
 func (c *Reports) Evaluate(b *evidence.Bundle, digest string) (*evidence.Report, error) {
-	c.mu.Lock()
-	r := c.m[digest]
-	c.mu.Unlock()
-	if r != nil {
+	if r := c.cached(digest); r != nil {
 		return r, nil
 	}
 	r, err := b.Evaluate()

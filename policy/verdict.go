@@ -37,12 +37,11 @@ type Query struct {
 	// Report, if set, is the bundle's evaluated evidence (Bundle.Evaluate),
 	// to save evaluating it again.
 	Report *evidence.Report
-	// Quick judges the sign-offs alone, for a queue: the subject comes
-	// from its request rather than the bundle, and the gates are the
-	// results the request recorded, not re-evaluated (GatesRecorded).
-	// A quick verdict is never Approved; its Reasons are empty when the
-	// sign-offs are in and the recorded gates pass.
-	Quick bool
+	// Reports, if set, keeps bundles' evaluated evidence across verdicts:
+	// a bundle it holds is judged from its lock and manifest alone, and
+	// one it lacks is evaluated into it. A queue or a server judging many
+	// bundles, again and again, passes one.
+	Reports *Reports
 	// Prospective, if set, is a record about to be signed (its Entry has
 	// no signature and the id [ProspectiveID]): it is judged as if it
 	// were in the ledger, so that a signer can be told before signing
@@ -72,16 +71,13 @@ type Verdict struct {
 	Reasons []string `json:"reasons"` // why not; empty when approved
 	// Tampered says the bundle judged is not as sealed: its directory
 	// holds other bytes than its digest names.
-	Tampered bool     `json:"tampered,omitempty"`
-	Root     *DocRef  `json:"root,omitempty"`
-	Keyring  *DocRef  `json:"keyring,omitempty"`
-	Policy   *DocRef  `json:"policy,omitempty"`
-	Gates    []Result `json:"gates"`
-	// GatesRecorded says the gates are as the request recorded them, not
-	// re-evaluated (a quick verdict).
-	GatesRecorded bool                `json:"gates_recorded,omitempty"`
-	Requirements  []RequirementStatus `json:"requirements"`
-	Requests      []Signer            `json:"requests"`
+	Tampered     bool                `json:"tampered,omitempty"`
+	Root         *DocRef             `json:"root,omitempty"`
+	Keyring      *DocRef             `json:"keyring,omitempty"`
+	Policy       *DocRef             `json:"policy,omitempty"`
+	Gates        []Result            `json:"gates"`
+	Requirements []RequirementStatus `json:"requirements"`
+	Requests     []Signer            `json:"requests"`
 	// Decisions are the decisions that stand: each person's latest.
 	Decisions []Decided `json:"decisions"`
 	// Superseded counts the decisions a later one by the same person
@@ -98,6 +94,9 @@ type Verdict struct {
 	Entries       int            `json:"entries"` // entries about the subject read
 
 	excluded []Exclusion // every approval that did not count
+	// settled says the sign-offs were weighed: the verdict got as far as
+	// the quorum.
+	settled bool
 }
 
 // Excluded returns why the approval in entry id does not count; false if
@@ -216,7 +215,7 @@ func Judge(l *ledger.Ledger, q Query) (*Verdict, error) {
 	if err := j.run(); err != nil {
 		return nil, err
 	}
-	v.Approved = len(v.Reasons) == 0 && !q.Quick
+	v.Approved = len(v.Reasons) == 0
 	if !v.Approved {
 		v.Path = ""
 	}
@@ -236,8 +235,9 @@ type judge struct {
 	// by entry id.
 	who map[ledger.ID]*Member
 	why map[ledger.ID]string
-	// recorded holds the gate results the request recorded (quick).
-	recorded []Result
+	// report is the bundle's evaluated evidence, when it was had without
+	// evaluating it (Query.Report, Query.Reports).
+	report *evidence.Report
 	// b is the bundle rebuilt from the ledger's blobs, when no directory
 	// was given; closeB removes it.
 	b      *evidence.Bundle
@@ -281,11 +281,8 @@ func (j *judge) run() error {
 		return err
 	}
 
-	// The bundle: the directory given, or the evidence the ledger carries;
-	// for a quick verdict, what the request says of it.
-	if q.Quick {
-		j.fromRequest()
-	} else if err := j.openBundle(); err != nil {
+	// The bundle: the directory given, or the evidence the ledger carries.
+	if err := j.openBundle(); err != nil {
 		return err
 	}
 	if j.m == nil {
@@ -322,14 +319,10 @@ func (j *judge) run() error {
 	}
 
 	// Gates, re-evaluated from the evidence.
-	if q.Quick {
-		j.v.Gates, j.v.GatesRecorded = j.recorded, true
-		j.gateReasons()
-	} else if err := j.gates(); err != nil {
+	if err := j.gates(); err != nil {
 		return err
-	} else {
-		j.artifacts()
 	}
+	j.artifacts()
 	requesters := j.requests()
 	restrictedAt, err := j.restricted()
 	if err != nil {
@@ -393,35 +386,12 @@ func (j *judge) standing() error {
 	return nil
 }
 
-// fromRequest takes the subject from the first request for the stage
-// asked whose signer counts (else the latest of any), for a quick verdict.
-func (j *judge) fromRequest() {
-	var found *Record
-	for _, r := range j.recs {
-		if r.Entry.Kind != KindRequest || r.Body.Subject.To != j.q.To {
-			continue
-		}
-		if j.who[r.Entry.ID] != nil {
-			found = r
-			break
-		}
-		found = r
-	}
-	if found == nil {
-		j.fail("no request for this bundle to %s", j.q.To)
-		return
-	}
-	s := found.Body.Subject
-	j.m = &evidence.Manifest{Model: s.Model, Version: s.Version, RiskTier: found.Body.Tier, Change: found.Body.Change,
-		Transition: evidence.Transition{From: s.From, To: s.To}, Authors: found.Body.Authors}
-	j.recorded = found.Body.Results
-	if j.recorded == nil {
-		j.recorded = []Result{}
-	}
-}
-
 func (j *judge) openBundle() error {
 	q := j.q
+	j.report = q.Report
+	if j.report == nil {
+		j.report = q.Reports.cached(q.Bundle)
+	}
 	if q.Dir != nil {
 		st := q.DirStatus
 		if st == nil {
@@ -443,6 +413,18 @@ func (j *judge) openBundle() error {
 			return err
 		}
 		j.m, j.lock = q.Dir.Manifest, lock
+		return nil
+	}
+	if j.report != nil {
+		// Evaluated before: the lock and the manifest are all it takes.
+		sb, err := sealedFromLedger(j.l, q.Bundle)
+		if errors.Is(err, ErrNoEvidence) {
+			j.fail("%v", err)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		j.m, j.lock = sb.manifest, sb.lock
 		return nil
 	}
 	b, lock, closeFn, err := OpenFromLedger(j.l, q.Bundle)
@@ -475,14 +457,19 @@ func (j *judge) signer(r *Record, role string) Signer {
 }
 
 func (j *judge) gates() error {
-	report := j.q.Report
+	report := j.report
 	if report == nil {
 		b := j.q.Dir
 		if b == nil {
 			b = j.b
 		}
 		var err error
-		if report, err = b.Evaluate(); err != nil {
+		if j.q.Reports != nil {
+			report, err = j.q.Reports.Evaluate(b, j.q.Bundle)
+		} else {
+			report, err = b.Evaluate()
+		}
+		if err != nil {
 			j.fail("the gates cannot be evaluated: %v", err)
 			return nil
 		}

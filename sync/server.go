@@ -13,7 +13,6 @@ import (
 	stdsync "sync"
 	"time"
 
-	"github.com/signoff-dev/signoff/evidence"
 	"github.com/signoff-dev/signoff/ledger"
 	"github.com/signoff-dev/signoff/policy"
 )
@@ -103,21 +102,6 @@ func (s *Server) pushTrust(now time.Time) (*policy.Trust, error) {
 	}
 	s.trust, s.trustAt = t, now
 	return t, nil
-}
-
-// report returns the bundle's evaluated evidence, or nil (and Judge
-// explains why it cannot be had).
-func (s *Server) report(bundle string) *evidence.Report {
-	b, _, closeFn, err := policy.OpenFromLedger(s.opt.Ledger, bundle)
-	if err != nil {
-		return nil
-	}
-	defer closeFn()
-	r, err := s.reports.Evaluate(b, bundle)
-	if err != nil {
-		return nil
-	}
-	return r
 }
 
 // NewServer returns a server on opt's ledger; with a backing store it

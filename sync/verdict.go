@@ -59,7 +59,7 @@ func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	v, err := policy.Judge(l, policy.Query{Bundle: bundle, To: to, At: now, Anchor: s.opt.Anchor, Trust: trust, Report: s.report(bundle)})
+	v, err := policy.Judge(l, policy.Query{Bundle: bundle, To: to, At: now, Anchor: s.opt.Anchor, Trust: trust, Reports: &s.reports})
 	switch {
 	case errors.Is(err, ledger.ErrTampered):
 		fail(w, http.StatusInternalServerError, "the server's ledger is tampered: %v", err)

@@ -27,9 +27,12 @@ import (
 	"github.com/signoff-dev/signoff/tui/data"
 )
 
-// TestSurfacesAgree builds random ledgers (a request, decisions that
-// supersede earlier ones, approvals with and without the review the
-// policy asks for, by authors and strangers, restrictions) and judges each
+// TestSurfacesAgree builds random ledgers (a request, perhaps after a
+// member's forged one that omits the authors and claims every gate
+// passes, decisions that supersede earlier ones, approvals with and
+// without the review the policy asks for, by authors and strangers,
+// restrictions, a policy adopted midway whose gate the bundle fails) and
+// judges each
 // at a random moment (approvals expire) on every surface: signoff verify
 // --json, signoff status --json, the console's queue and serve's GET
 // /v1/verdict. They must give the same answer, and the generator must
@@ -40,10 +43,13 @@ func TestSurfacesAgree(t *testing.T) {
 	if testing.Short() {
 		cases = 8
 	}
-	approved, refused := 0, 0
+	approved, refused, seen := 0, 0, map[string]int{}
 	for c := range cases {
 		rng := rand.New(rand.NewPCG(uint64(c), 11))
-		dir, at := w.scenario(t, rng)
+		dir, at, kinds := w.scenario(t, rng)
+		for k := range kinds {
+			seen[k]++
+		}
 		got := w.surfaces(t, dir, at)
 		if got.verify.Approved {
 			approved++
@@ -54,8 +60,20 @@ func TestSurfacesAgree(t *testing.T) {
 			t.Fatalf("case %d: verify --json and GET /v1/verdict differ:\n%s\n%s", c, got.verifyRaw, got.serveRaw)
 		}
 		p := got.pending
-		if p.SignedOff != got.verify.Approved || !slices.Equal(p.Reasons, got.verify.Reasons) {
-			t.Fatalf("case %d: status says signed off %v, reasons %q; verify says approved %v, reasons %q", c, p.SignedOff, p.Reasons, got.verify.Approved, got.verify.Reasons)
+		if p.Approved != got.verify.Approved || !slices.Equal(p.Reasons, got.verify.Reasons) {
+			t.Fatalf("case %d: status says approved %v, reasons %q; verify says approved %v, reasons %q", c, p.Approved, p.Reasons, got.verify.Approved, got.verify.Reasons)
+		}
+		if !reflect.DeepEqual(p.Gates, got.verify.Gates) {
+			t.Fatalf("case %d: status gives the gates %+v; verify %+v", c, p.Gates, got.verify.Gates)
+		}
+		pass := 0
+		for _, g := range got.verify.Gates {
+			if g.Status == policy.Pass {
+				pass++
+			}
+		}
+		if got.row.Pass != pass || got.row.Fail != len(got.verify.Gates)-pass {
+			t.Fatalf("case %d: the queue shows %d gates passing, %d not; verify %d of %d", c, got.row.Pass, got.row.Fail, pass, len(got.verify.Gates))
 		}
 		if (got.row.State == data.StateApproved) != got.verify.Approved {
 			t.Fatalf("case %d: the queue shows %q; verify says approved %v, reasons %q", c, got.row.State, got.verify.Approved, got.verify.Reasons)
@@ -77,9 +95,14 @@ func TestSurfacesAgree(t *testing.T) {
 			t.Fatalf("case %d: status counts %d approvals of %d standing decisions; verify %d of %d", c, p.Approvals, len(p.Decisions), decided, len(got.verify.Decisions))
 		}
 	}
-	t.Logf("%d approved, %d not", approved, refused)
+	t.Logf("%d approved, %d not; cases with %v", approved, refused, seen)
 	if approved == 0 || refused == 0 {
 		t.Errorf("the generator gave %d approved and %d not approved: it must give both", approved, refused)
+	}
+	for _, k := range []string{"forged request", "stricter policy"} {
+		if seen[k] == 0 {
+			t.Errorf("the generator gave no case with a %s", k)
+		}
 	}
 }
 
@@ -90,8 +113,10 @@ type agreeWorld struct {
 	roles  map[string][]string
 	root   string
 	gov    []*policy.Document
-	bundle string // the bundle directory
-	t0     time.Time
+	// stricter is a policy v2 whose auc gate the bundle fails.
+	stricter *policy.Document
+	bundle   string // the bundle directory
+	t0       time.Time
 }
 
 func agreeSigner(t *testing.T, id string) ledger.Signer {
@@ -153,6 +178,10 @@ tiers:
 		w.gov = append(w.gov, d)
 	}
 	w.root = w.gov[0].Digest
+	var err error
+	if w.stricter, err = policy.ParseDocument("doc", []byte(strings.Replace(strings.Replace(pol, "version: 1", "version: 2", 1), "min: 0.7", "min: 0.9", 1))); err != nil {
+		t.Fatal(err)
+	}
 	w.bundle = t.TempDir()
 	for name, text := range map[string]string{
 		"bundle.yaml": `model: credit-risk
@@ -178,15 +207,17 @@ metrics: {candidate: metrics.json}
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := b.Seal(); err != nil {
+	if _, err = b.Seal(); err != nil {
 		t.Fatal(err)
 	}
 	return w
 }
 
-// scenario builds a home holding the governance, dev's request and random
-// records, and returns it and the moment to judge at.
-func (w *agreeWorld) scenario(t *testing.T, rng *rand.Rand) (string, time.Time) {
+// scenario builds a home holding the governance, dev's request (or a
+// forged one) and random records, and returns it, the moment to judge at
+// and the kinds of attack or change it holds.
+func (w *agreeWorld) scenario(t *testing.T, rng *rand.Rand) (string, time.Time, map[string]bool) {
+	kinds := map[string]bool{}
 	dir := t.TempDir()
 	h, err := home.Create(dir)
 	if err != nil {
@@ -223,11 +254,37 @@ func (w *agreeWorld) scenario(t *testing.T, rng *rand.Rand) (string, time.Time) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := policy.Request(l, w.people["dev@example.com"], b, st, report, w.root, next())
-	if err != nil {
-		t.Fatal(err)
+	subj := policy.Subject{Model: "credit-risk", Version: "7", Bundle: st.Digest, From: "staging", To: "production"}
+	index := subj.Bundle + "," + policy.VersionSubject(subj.Model, subj.Version)
+	if rng.IntN(3) == 0 {
+		// A member's forged request, alone: no authors, every gate passed,
+		// with the evidence in the ledger.
+		lock, err := b.SealedLock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := policy.CarryEvidence(l, b, lock); err != nil {
+			t.Fatal(err)
+		}
+		forged := &policy.Body{Subject: &subj, Tier: "high", Change: "standard",
+			Results: []policy.Result{{Name: "auc", Kind: "metric", Status: policy.Pass}, {Name: "card", Kind: "evidence", Status: policy.Pass}}}
+		if _, err := l.AppendSubject(w.people["ops@example.com"], policy.KindRequest, index, forged.Marshal(), next()); err != nil {
+			t.Fatal(err)
+		}
+		kinds["forged request"] = true
+	} else {
+		req, err := policy.Request(l, w.people["dev@example.com"], b, st, report, w.root, next())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.Subject != subj {
+			t.Fatalf("the request's subject %+v, want %+v", req.Subject, subj)
+		}
 	}
-	subj := req.Subject
+	stricter := -1
+	if rng.IntN(3) == 0 {
+		stricter = rng.IntN(8)
+	}
 	ids := slices.Sorted(func(yield func(string) bool) {
 		for id := range w.people {
 			if !yield(id) {
@@ -237,7 +294,13 @@ func (w *agreeWorld) scenario(t *testing.T, rng *rand.Rand) (string, time.Time) 
 	})
 	reviewed := []policy.Reviewed{{Section: "card", Seconds: 40}, {Section: "metrics", Seconds: 90}}
 	approvers := []string{"owner@example.com", "mo@example.com", "r1@example.com", "r2@example.com", "c1@example.com"}
-	for range 4 + rng.IntN(10) {
+	for i := range 4 + rng.IntN(10) {
+		if i == stricter {
+			if _, err := policy.Adopt(l, w.admin, w.stricter, next()); err != nil {
+				t.Fatal(err)
+			}
+			kinds["stricter policy"] = true
+		}
 		id := ids[rng.IntN(len(ids))]
 		if rng.IntN(10) < 7 {
 			id = approvers[rng.IntN(len(approvers))]
@@ -269,7 +332,7 @@ func (w *agreeWorld) scenario(t *testing.T, rng *rand.Rand) (string, time.Time) 
 			t.Fatal(err)
 		}
 	}
-	return dir, at.Add(time.Duration(rng.IntN(60)) * time.Hour).Truncate(time.Second)
+	return dir, at.Add(time.Duration(rng.IntN(60)) * time.Hour).Truncate(time.Second), kinds
 }
 
 // agreed is what each surface said.
@@ -322,7 +385,7 @@ func (w *agreeWorld) surfaces(t *testing.T, dir string, at time.Time) agreed {
 	}
 	me := data.WhoAmI(trust, ledger.FeedOf(w.people["r1@example.com"].PublicKey().Marshal()), "r1@example.com", at)
 	var rows []data.Row
-	if err := data.LoadQueue(context.Background(), l, trust, me, at, func(rs []data.Row) { rows = append(rows, rs...) }); err != nil {
+	if err := data.LoadQueue(context.Background(), l, trust, &policy.Reports{}, me, at, func(rs []data.Row) { rows = append(rows, rs...) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != 1 {

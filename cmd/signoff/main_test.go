@@ -264,7 +264,7 @@ func cmdApproveReviewed(ts *testscript.TestScript, neg bool, args []string) {
 	subject, err := policy.SubjectOf(l, digest)
 	ts.Check(err)
 	now := time.Now()
-	gates, err := policy.GateResults(l, nil, digest, anchor, now)
+	gates, err := policy.GateResults(l, nil, digest, anchor, now, nil)
 	ts.Check(err)
 	var reviewed []policy.Reviewed
 	for _, sec := range policy.Sections {

@@ -284,12 +284,15 @@ rejection or a request for changes needs no review and is signed here.`,
 			}
 			now := time.Now()
 			stop := a.busy("evaluating the gates")
-			gates, err := policy.GateResults(l, r.dir, r.digest, anchor, now)
+			reports := &policy.Reports{}
+			gates, err := policy.GateResults(l, r.dir, r.digest, anchor, now, reports)
 			stop()
 			if err != nil {
 				return err
 			}
-			e, err := policy.Decide(l, s, policy.Decision{Subject: subject, Verdict: verdict, Role: role, Reason: reason, Ticket: ticket, Gates: gates}, anchor, now)
+			d := policy.Decision{Subject: subject, Verdict: verdict, Role: role, Reason: reason, Ticket: ticket, Gates: gates,
+				Dir: r.dir, DirStatus: r.status, Reports: reports}
+			e, err := policy.Decide(l, s, d, anchor, now)
 			if errors.Is(err, policy.ErrWouldNotCount) {
 				return &exitError{exitFailed, fmt.Errorf("%w; nothing signed", err)}
 			} else if err != nil {

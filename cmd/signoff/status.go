@@ -24,11 +24,12 @@ the stage its open request moves it from; else draft), whether it is
 restricted or deprecated, and each open request with the decisions that
 stand (each person's latest) and what still stands in its way.
 
-It judges sign-offs with the gates as each request recorded them, as the
-console's queue does; signoff verify re-evaluates the gates and decides.
-Records signed under a root this home does not trust never show here.`,
+Each open request is judged by the verdict signoff verify gives, with the
+gates re-evaluated from the evidence the ledger carries: status, verify,
+the console's queue and signoff serve cannot disagree. Records signed
+under a root this home does not trust never show here.`,
 		Example: `  signoff status
-  signoff status --json | jq '.versions[] | select(.pending[].signed_off)'`,
+  signoff status --json | jq '.versions[] | select(any(.pending[]; .approved))'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return a.answerJSON(asJSON, func() (any, error) {
@@ -49,7 +50,12 @@ Records signed under a root this home does not trust never show here.`,
 				if err != nil {
 					return nil, err
 				}
-				st, err := policy.Status(l, trust, now)
+				stop := func() {}
+				if !asJSON {
+					stop = a.busy("judging the open requests")
+				}
+				st, err := policy.Status(l, trust, now, nil)
+				stop()
 				if err != nil {
 					return nil, err
 				}
@@ -82,8 +88,8 @@ func (a *app) printStatus(st []*policy.VersionStatus) {
 			fmt.Fprintf(a.stdout, "  pending %s->%s  %s  requested by %s %s  approvals %d, rejections %d, changes requested %d\n",
 				inert.Escape(p.Subject.From), inert.Escape(p.Subject.To), inert.Digest(p.Subject.Bundle), inert.Escape(p.Requested.Identity),
 				p.Requested.Time.Format(time.RFC3339), p.Approvals, p.Rejections, p.Changes)
-			if p.SignedOff {
-				fmt.Fprintln(a.stdout, "    signed off, with the gates as requested: signoff verify re-evaluates them and decides")
+			if p.Approved {
+				fmt.Fprintln(a.stdout, "    ✓ approved: every gate passes and every sign-off the policy requires is in")
 			}
 			for _, r := range p.Reasons {
 				fmt.Fprintf(a.stdout, "    ✗ %s\n", inert.Line(inert.Escape(r)))

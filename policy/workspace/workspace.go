@@ -234,6 +234,7 @@ func (w *builder) decisions(subjects map[string]policy.Subject) error {
 	type d struct {
 		bundle, signer, verdict, role, reason, ticket string
 	}
+	reports := &policy.Reports{}
 	for _, x := range []d{
 		{"credit-risk-v7", "owner", policy.Approve, "model-owner", "Champion beaten on AUC with a paired interval; rollback plan tested in staging.", "MRM-2291"},
 		{"credit-risk-v7", "compliance", policy.Approve, "compliance", "Disparate impact by sex 0.93, above the four-fifths line; adverse action notices unchanged.", "COMP-118"},
@@ -243,11 +244,11 @@ func (w *builder) decisions(subjects map[string]policy.Subject) error {
 		{"sepsis-triage-v3", "clinician", policy.Approve, "clinical-safety", "Reviewed against 40 charts with the sepsis team; alert threshold agreed.", "CLIN-14"},
 		{"sepsis-triage-v3", "compliance", policy.Approve, "compliance", "Escalation path now documented; approved.", "CLIN-12"},
 	} {
-		gates, err := policy.GateResults(w.l, nil, subjects[x.bundle].Bundle, w.root, w.t)
+		gates, err := policy.GateResults(w.l, nil, subjects[x.bundle].Bundle, w.root, w.t, reports)
 		if err != nil {
 			return err
 		}
-		dec := policy.Decision{Subject: subjects[x.bundle], Verdict: x.verdict, Role: x.role, Reason: x.reason, Ticket: x.ticket, Gates: gates, Reviewed: demoReview}
+		dec := policy.Decision{Subject: subjects[x.bundle], Verdict: x.verdict, Role: x.role, Reason: x.reason, Ticket: x.ticket, Gates: gates, Reviewed: demoReview, Reports: reports}
 		if _, err := policy.Decide(w.l, w.signers[x.signer], dec, w.root, w.next()); err != nil {
 			return fmt.Errorf("demo decision on %s: %w", x.bundle, err)
 		}

@@ -61,6 +61,10 @@ type Common struct {
 	// governance and found the signer in the keyring.
 	Trust *policy.Trust
 	Me    data.Me
+	// Reports keeps the bundles' evaluated evidence for the console's
+	// life: the queue, the review and the decision judge each bundle
+	// fully, and evaluate it once.
+	Reports *policy.Reports
 
 	status, err string
 	next        []PageMsg
@@ -83,7 +87,7 @@ func New(opt Options, styles *themes.Styles) *Common {
 		opt.Tick = time.Second
 	}
 	c := &Common{Opt: opt, Styles: styles, Keys: keymap.DefaultKeyMap(), Width: 80, Height: 24, Now: opt.Now,
-		shared: &sharedLedger{}, drawn: make(chan struct{})}
+		Reports: &policy.Reports{}, shared: &sharedLedger{}, drawn: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }

@@ -1,5 +1,5 @@
 // Package data is what the console reads from the ledger: the signer's
-// standing, the queue of open requests with a quick verdict each (as
+// standing, the queue of open requests with the verdict of each (as
 // signoff status computes them: [policy.OpenRequests] and [policy.Judge]),
 // and everything the review of one subject shows. It decides nothing
 // itself: every rule is policy's.
@@ -7,7 +7,6 @@ package data
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -53,7 +52,7 @@ type Row struct {
 	Tier      string
 	Requested time.Time
 	Requester string
-	Pass      int // gates passing, as the request recorded them
+	Pass      int // gates passing, re-evaluated
 	Fail      int // gates failing or undefined
 	Met       int // sign-offs counted
 	Needed    int // sign-offs required
@@ -65,29 +64,25 @@ type Row struct {
 }
 
 // LoadQueue reads every open request ([policy.OpenRequests], as signoff
-// status does) and judges each quickly, sending rows in batches.
-func LoadQueue(ctx context.Context, l *ledger.Ledger, trust *policy.Trust, me Me, now time.Time, batch func([]Row)) error {
-	open, err := policy.OpenRequests(l, trust, now)
-	if err != nil {
-		return err
-	}
-	rows := make([]Row, 0, 256)
-	for _, o := range open {
-		if err := ctx.Err(); err != nil {
+// status does) and judges each by the verdict signoff verify gives,
+// keeping the evaluated evidence in reports, sending rows in batches: the
+// first batch goes as soon as it is judged, so the queue fills as it
+// loads.
+func LoadQueue(ctx context.Context, l *ledger.Ledger, trust *policy.Trust, reports *policy.Reports, me Me, now time.Time, batch func([]Row)) error {
+	rows, sent := make([]Row, 0, 256), time.Now()
+	err := policy.JudgeOpen(ctx, l, trust, reports, now, func(_ policy.OpenRequest, v *policy.Verdict, err error) error {
+		if err != nil {
 			return err
-		}
-		s := o.Subject
-		v, err := policy.Judge(l, policy.Query{Bundle: s.Bundle, To: s.To, At: now, Anchor: trust.Anchor, Trust: trust, Quick: true})
-		if errors.Is(err, ledger.ErrTampered) {
-			return err
-		} else if err != nil {
-			continue
 		}
 		rows = append(rows, rowOf(v, me))
-		if len(rows) == cap(rows) {
+		if len(rows) == cap(rows) || time.Since(sent) > batchEvery {
 			batch(rows)
-			rows = make([]Row, 0, 256)
+			rows, sent = make([]Row, 0, 256), time.Now()
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(rows) > 0 {
 		batch(rows)
@@ -95,7 +90,10 @@ func LoadQueue(ctx context.Context, l *ledger.Ledger, trust *policy.Trust, me Me
 	return nil
 }
 
-// rowOf summarises a quick verdict for the queue.
+// batchEvery bounds how long judged rows wait to be shown.
+const batchEvery = 100 * time.Millisecond
+
+// rowOf summarises a verdict for the queue.
 func rowOf(v *policy.Verdict, me Me) Row {
 	r := Row{Subject: v.Subject, Tier: v.Tier}
 	if len(v.Requests) > 0 {
@@ -143,8 +141,7 @@ func rowOf(v *policy.Verdict, me Me) Row {
 		r.Missing = strings.Join(short, ", ")
 	}
 	// The state follows the verdict (the same [policy.Judge] every surface
-	// asks): approved when nothing stands in the way, the gates as
-	// recorded; blocked by a rejection that stands or a signer who
+	// asks): approved when nothing stands in the way; blocked by a rejection that stands or a signer who
 	// equivocated. A restriction blocks nothing by itself: it voids the
 	// approvals before it, which the count of sign-offs shows.
 	switch {

@@ -167,7 +167,7 @@ func Row(t testing.TB, c *common.Common, model string) data.Row {
 	t.Helper()
 	var rows []data.Row
 	err := c.WithLedger(func(l *ledger.Ledger) error {
-		return data.LoadQueue(c.Context(), l, c.Trust, c.Me, c.Now(), func(b []data.Row) { rows = append(rows, b...) })
+		return data.LoadQueue(c.Context(), l, c.Trust, c.Reports, c.Me, c.Now(), func(b []data.Row) { rows = append(rows, b...) })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func Review(t testing.TB, c *common.Common, model string) *data.Review {
 	var rv *data.Review
 	err := c.WithLedger(func(l *ledger.Ledger) error {
 		var err error
-		rv, err = data.LoadReview(l, c.Trust, &policy.Reports{}, r.Subject, c.Now())
+		rv, err = data.LoadReview(l, c.Trust, c.Reports, r.Subject, c.Now())
 		return err
 	})
 	if err != nil {

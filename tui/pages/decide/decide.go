@@ -307,7 +307,7 @@ func (m *Model) sign() tea.Cmd {
 	v := m.review.Verdict
 	d := policy.Decision{
 		Subject: v.Subject, Verdict: verdicts[m.verdict], Role: m.roles[m.role],
-		Reason: m.reason.Value(), Ticket: strings.TrimSpace(m.ticket.Value()), Gates: v.Gates, Reviewed: m.reviewed,
+		Reason: m.reason.Value(), Ticket: strings.TrimSpace(m.ticket.Value()), Gates: v.Gates, Reviewed: m.reviewed, Reports: c.Reports,
 	}
 	m.signing, m.err = true, ""
 	pass, now, anchor := m.pass.Value(), c.Now(), c.Trust.Anchor

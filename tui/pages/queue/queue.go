@@ -138,7 +138,7 @@ func (m *Model) load() tea.Cmd {
 		ch := make(chan rowsMsg, 4)
 		ctx := c.Context()
 		go func() {
-			err := data.LoadQueue(ctx, l, trust, me, now, func(rows []data.Row) {
+			err := data.LoadQueue(ctx, l, trust, c.Reports, me, now, func(rows []data.Row) {
 				select {
 				case ch <- rowsMsg{rows: rows}:
 				case <-ctx.Done(): // the console has closed

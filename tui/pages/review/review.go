@@ -29,8 +29,7 @@ import (
 
 // Model is the review page.
 type Model struct {
-	c       *common.Common
-	reports policy.Reports // bundles' evaluated evidence, kept across reviews
+	c *common.Common
 
 	row     data.Row
 	data    *data.Review
@@ -99,7 +98,7 @@ func (m *Model) open(r data.Row) tea.Cmd {
 	m.vp.SetContent("")
 	m.c.ClearStatus()
 	m.c.SetStatus("re-evaluating the gates from the evidence the ledger carries…")
-	c, opening, now, trust, reports := m.c, m.opening, m.c.Now(), m.c.Trust, &m.reports
+	c, opening, now, trust, reports := m.c, m.opening, m.c.Now(), m.c.Trust, m.c.Reports
 	return func() tea.Msg {
 		var rv *data.Review
 		err := c.WithLedger(func(l *ledger.Ledger) error {
