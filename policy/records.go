@@ -48,11 +48,18 @@ type Subject struct {
 
 // String describes s: "credit-risk 7 staging->production (sha256:ab12…)".
 func (s Subject) String() string {
-	t := ""
-	if s.To != "" {
-		t = " " + s.From + "->" + s.To
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(s.Model + " " + s.Version))
+	switch {
+	case s.From != "" && s.To != "":
+		b.WriteString(" " + s.From + "->" + s.To)
+	case s.To != "":
+		b.WriteString(" to " + s.To)
 	}
-	return fmt.Sprintf("%s %s%s (%s)", s.Model, s.Version, t, inert.Digest(s.Bundle))
+	if s.Bundle != "" {
+		fmt.Fprintf(&b, " (%s)", inert.Digest(s.Bundle))
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // Reviewed is a section of the evidence the signer opened and the time

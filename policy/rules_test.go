@@ -809,3 +809,20 @@ func TestDecideJudgesTheBundle(t *testing.T) {
 		t.Fatalf("with the bundle directory: %v", err)
 	}
 }
+
+// TestRootNotYet: asked of a time before the anchor's adoption, LoadTrust
+// says so (nothing was in force then); a root the ledger never adopted is
+// unknown.
+func TestRootNotYet(t *testing.T) {
+	st := newRules(t, rulesPolicy(""))
+	l := st.w.ledgerOf(t, st.f, rand.New(rand.NewPCG(1, 2)))
+	if _, err := LoadTrust(l, st.root.Digest, st.day(-1)); !errors.Is(err, ErrRootNotYet) || errors.Is(err, ErrUnknownRoot) {
+		t.Errorf("before the root: %v", err)
+	}
+	if _, err := LoadTrust(l, "sha256:"+strings.Repeat("0", 64), st.day(1)); !errors.Is(err, ErrUnknownRoot) {
+		t.Errorf("a root never adopted: %v", err)
+	}
+	if _, err := LoadTrust(l, st.root.Digest, st.day(1)); err != nil {
+		t.Errorf("after the root: %v", err)
+	}
+}

@@ -18,6 +18,9 @@ var (
 	ErrNoRoot        = errors.New("no root is adopted in this ledger")
 	ErrAmbiguousRoot = errors.New("more than one first root is adopted here")
 	ErrUnknownRoot   = errors.New("the root given is not adopted in this ledger")
+	// ErrRootNotYet is a root the ledger adopts only after the time
+	// asked: nothing was in force then, so nothing was approved.
+	ErrRootNotYet = errors.New("the root given was not yet adopted then")
 )
 
 // Trust is the governance history a ledger proves: which root, keyring
@@ -114,9 +117,15 @@ const (
 // the ledger, and parsed, once an admin's adoption makes it matter.
 func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 	t := &Trust{l: l, docs: map[string]*InForce{}, forks: map[ledger.Feed]bool{}}
+	var later *ledger.Entry // the first adoption of the anchor after at
 	for _, kind := range []string{KindRoot, KindKeyring, KindPolicy} {
 		err := l.Entries(ledger.Query{Kind: kind}, func(e *ledger.Entry) error {
 			if e.Time.After(at) {
+				if anchor != "" && kind == KindRoot && (later == nil || e.Time.Before(later.Time)) {
+					if r, err := ReadRecord(e); err == nil && r.Body.Digest == anchor {
+						later = e
+					}
+				}
 				return nil
 			}
 			if err := checkEntry(e); err != nil {
@@ -171,7 +180,10 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 		if anchor, err = t.pickAnchor(); err != nil {
 			return nil, err
 		}
-	} else if d := t.docs[anchor]; d == nil || d.Kind != KindRoot || t.doc(d) == nil {
+	} else if d := t.docs[anchor]; d == nil && later != nil {
+		return nil, fmt.Errorf("%w: %s is first adopted in this ledger at %s (entry %s), after %s", ErrRootNotYet, anchor,
+			later.Time.UTC().Format(time.RFC3339), later.ID.Short(), at.UTC().Format(time.RFC3339))
+	} else if d == nil || d.Kind != KindRoot || t.doc(d) == nil {
 		return nil, fmt.Errorf("%w: %s (import the ledger that holds it, or check --root)", ErrUnknownRoot, anchor)
 	}
 	t.Anchor, t.anchor = anchor, t.docs[anchor]

@@ -892,6 +892,13 @@ func TestServeVerdict(t *testing.T) {
 			t.Errorf("GET %s: %d %q; want %d and an error saying %q", c.path, status, e.Error, c.status, c.says)
 		}
 	}
+	// Asked of a time before the root was adopted: not approved, with the
+	// reason, as signoff verify says.
+	var early policy.Verdict
+	if status := getJSON(t, srv.url, "/v1/verdict?model=credit-risk&version=7&to=production&at=1900-01-01T00:00:00Z", &early); status != http.StatusOK ||
+		early.Approved || len(early.Reasons) != 1 || !strings.Contains(early.Reasons[0], "not yet adopted then") {
+		t.Errorf("a verdict before the root: %d %+v", status, early)
+	}
 	for path, want := range map[string]string{"/v1/health": "ok", "/v1/ready": "ready"} {
 		var got map[string]string
 		if status := getJSON(t, srv.url, path, &got); status != http.StatusOK || got["status"] != want {

@@ -38,6 +38,12 @@ func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, policy.ErrUnknownRoot) {
 		fail(w, http.StatusNotFound, "%v", err)
 		return
+	} else if errors.Is(err, policy.ErrRootNotYet) {
+		// Asked of a time before the root: nothing was approved then, as
+		// signoff verify says.
+		asked := policy.Subject{Model: q.Get("model"), Version: q.Get("version"), Bundle: q.Get("subject"), To: to}
+		writeJSONReply(w, http.StatusOK, policy.NotApproved(asked, now, err.Error()))
+		return
 	} else if err != nil {
 		fail(w, http.StatusInternalServerError, "%v", err)
 		return

@@ -41,13 +41,27 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 // run executes one command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRoot(stdin, stdout, stderr)
+	// With --json, what reaches stdout is counted (else stdout stays the
+	// file it is: the console draws on a terminal).
+	var out *countingWriter
+	w := stdout
+	if wantsJSON(args) {
+		out = &countingWriter{w: stdout}
+		w = out
+	}
+	root := newRoot(stdin, w, stderr)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
 	}
 	code := exitCodeOf(err)
+	if out != nil && out.n == 0 {
+		// Refused before the command ran (a flag it does not know, an
+		// argument too many): a script parsing stdout still gets one
+		// object.
+		writeJSON(stdout, map[string]any{"error": err.Error(), "exit": code})
+	}
 	if xe := (*exitError)(nil); errors.As(err, &xe) && xe.err == nil {
 		return code
 	}
@@ -55,6 +69,31 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// made inert before they reach a terminal.
 	fmt.Fprintf(stderr, "signoff: %s\n", inert.Escape(err.Error()))
 	return code
+}
+
+// countingWriter counts what is written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// wantsJSON reports whether args ask for --json (before any "--").
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // exitCodeOf is the exit status an error gives.
