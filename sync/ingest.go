@@ -146,17 +146,11 @@ func (s *Server) ingest(ctx context.Context, body []byte) (*PushReply, error) {
 		if other != nil {
 			return refuseIt, http.StatusConflict, fmt.Sprintf("equivocation: seq %d of feed %s (%s) is already %s here", e.Seq, e.Feed, e.Identity, other), nil
 		}
-		err = chain.Check(e)
-		var ee *ledger.EntryError
-		switch {
-		case errors.As(err, &ee):
-			return refuseIt, http.StatusBadRequest, err.Error(), nil
-		case err != nil:
-			return 0, 0, "", err
+		o, code, why, err := chained(chain, e)
+		if o == takeIt && err == nil {
+			taken[place{e.Feed, e.Seq}] = e.ID
 		}
-		chain.Take(e)
-		taken[place{e.Feed, e.Seq}] = e.ID
-		return takeIt, 0, "", nil
+		return o, code, why, err
 	}
 	g := &gate{anchor: s.opt.Anchor, now: now, trust: func() (*policy.Trust, error) { return s.pushTrust(now) }, stale: func() { s.trust = nil }}
 	store := func(ls []*line) (int, error) {

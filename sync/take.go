@@ -217,6 +217,22 @@ func joinLines(blobs, entries []*line) []byte {
 	return buf.Bytes()
 }
 
+// chained checks e against the ledger and the batch chain holds, and
+// takes it into the batch if it fits: an entry that does not fit is
+// refused (400, with why); a failure to read the ledger is returned.
+func chained(chain *ledger.ChainCheck, e *ledger.Entry) (lineOutcome, int, string, error) {
+	err := chain.Check(e)
+	var ee *ledger.EntryError
+	switch {
+	case errors.As(err, &ee):
+		return refuseIt, http.StatusBadRequest, err.Error(), nil
+	case err != nil:
+		return 0, 0, "", err
+	}
+	chain.Take(e)
+	return takeIt, 0, "", nil
+}
+
 // take checks a batch a remote holds and stores in l what l's root
 // admits: entries that verify, extend their feeds (the ledger's own
 // chain rules) and whose signers the root admits; and the blobs an
@@ -232,18 +248,7 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 		res.refuse(fmt.Sprintf("%s line %d: %s", name, b.Line, b.Error))
 	}
 	chain := l.NewChainCheck()
-	check := func(ln *line) (lineOutcome, int, string, error) {
-		err := chain.Check(ln.e)
-		var ee *ledger.EntryError
-		switch {
-		case errors.As(err, &ee):
-			return refuseIt, http.StatusBadRequest, err.Error(), nil
-		case err != nil:
-			return 0, 0, "", err
-		}
-		chain.Take(ln.e)
-		return takeIt, 0, "", nil
-	}
+	check := func(ln *line) (lineOutcome, int, string, error) { return chained(chain, ln.e) }
 	store := func(ls []*line) (int, error) {
 		if len(ls) == 0 {
 			return 0, nil
