@@ -88,7 +88,13 @@ named with what is wrong (exit code 2). Entries the ledger already has are
 skipped, so importing the same file twice adds nothing.
 
 A second, different entry at the same place in a feed is equivocation: it
-is kept as evidence and reported here and by every 'signoff ledger verify'.`,
+is kept as evidence and reported here and by every 'signoff ledger verify'.
+
+Import takes every well-formed entry whoever signed it (an archive, an
+auditor's copy of another ledger). What counts is unchanged: status, the
+console and verify read only records whose signers your root admits. To
+take in only those, sync with the file instead (signoff sync
+/media/usb/ledger.jsonl, which also adds this home's entries to it).`,
 		Example: `  signoff import /media/usb/ledger.jsonl`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
