@@ -21,8 +21,9 @@ import (
 const fileChunk = 16 << 20
 
 // SyncFile exchanges entries and blobs through a JSON Lines file in the
-// export format, for an air gap: it imports the lines after those read
-// last time, keeping what verifies, then appends what the file lacks. The
+// export format, for an air gap: it takes in the lines after those read
+// last time, as Sync takes a batch (what anchor admits), then appends
+// what the file lacks. The
 // file only grows: one that is shorter than before, or whose bytes
 // already read changed, is a rollback or tampering, and nothing local is
 // changed by it. A sync holds a lock on the file; a file system that
@@ -135,6 +136,9 @@ func SyncFile(ctx context.Context, l *ledger.Ledger, path string, st *State, anc
 			end++
 			res.warn(fmt.Sprintf("%s: the last line, at byte %d, was unfinished; it was ended with a newline", path, offset))
 			if err := pull(end); err != nil {
+				return res, err
+			}
+			if err := finish(l, st, res, g); err != nil {
 				return res, err
 			}
 			if b, err = nextBatch(l, st); err != nil || b.empty() {

@@ -103,13 +103,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	writeJSONReply(w, status, reply)
 }
 
-// ingest checks each line of a push and stores those that pass, in the
-// order of the checks: blobs that hash right, and entries that verify
-// (on every core), are signed by someone the trusted governance admits
-// (governance first, in rounds, so one push may carry a keyring and
-// entries by its members), fork nothing, and extend their feed by the
-// ledger's own chain rules, all before anything is written to the
-// backing store.
+// ingest checks each line of a push and stores those that pass: entries
+// that verify (on every core), are signed by someone the trusted
+// governance admits (governance first, in rounds, so one push may carry
+// a keyring and entries by its members), fork nothing, and extend their
+// feed by the ledger's own chain rules, each round checked whole before
+// it is written (to the backing store first); then the blobs that hash
+// right and that a request held here carries.
 func (s *Server) ingest(ctx context.Context, body []byte) (*PushReply, error) {
 	l := s.opt.Ledger
 	reply := &PushReply{Refused: []Refusal{}, Heads: map[string]uint64{}}
@@ -126,40 +126,45 @@ func (s *Server) ingest(ctx context.Context, body []byte) (*PushReply, error) {
 		seq uint64
 	}
 	taken := map[place]ledger.ID{}
+	// other holds, for an entry known just now not to be held, the other
+	// entry the ledger holds at its place, if any: check reads it there
+	// rather than the feed again.
+	other := map[*line]*ledger.ID{}
 	known := func(ln *line) (bool, error) {
-		held, _, err := s.placeOf(ln.e)
+		held, o, err := s.placeOf(ln.e)
 		if held {
 			taken[place{ln.e.Feed, ln.e.Seq}] = ln.e.ID
 		}
+		other[ln] = o
 		return held, err
 	}
 	chain := l.NewChainCheck()
-	check := func(ln *line) (lineOutcome, int, string, error) {
+	check := func(ln *line) (int, string, error) {
 		e := ln.e
 		if id, ok := taken[place{e.Feed, e.Seq}]; ok && id != e.ID {
-			return refuseIt, http.StatusConflict, fmt.Sprintf("equivocation: seq %d of feed %s is also %s in this push", e.Seq, e.Feed, id), nil
+			return http.StatusConflict, fmt.Sprintf("equivocation: seq %d of feed %s is also %s in this push", e.Seq, e.Feed, id), nil
 		}
-		_, other, err := s.placeOf(e)
-		if err != nil {
-			return 0, 0, "", err
+		if o := other[ln]; o != nil {
+			return http.StatusConflict, fmt.Sprintf("equivocation: seq %d of feed %s (%s) is already %s here", e.Seq, e.Feed, e.Identity, o), nil
 		}
-		if other != nil {
-			return refuseIt, http.StatusConflict, fmt.Sprintf("equivocation: seq %d of feed %s (%s) is already %s here", e.Seq, e.Feed, e.Identity, other), nil
-		}
-		o, code, why, err := chained(chain, e)
-		if o == takeIt && err == nil {
+		status, why, err := chained(chain, e)
+		if why == "" && err == nil {
 			taken[place{e.Feed, e.Seq}] = e.ID
 		}
-		return o, code, why, err
+		return status, why, err
 	}
 	g := &gate{anchor: s.opt.Anchor, now: now, trust: func() (*policy.Trust, error) { return s.pushTrust(now) }, stale: func() { s.trust = nil }}
 	store := func(ls []*line) (int, error) {
-		for _, ln := range ls {
-			if ln.e.Kind == policy.KindRequest {
-				s.refs = nil // read again below
+		n, err := s.store(ctx, ls, nil)
+		switch {
+		case err != nil:
+			s.refs = nil // read again: some may be stored
+		case s.refs != nil:
+			for _, ln := range ls {
+				addRefs(s.refs, ln.e)
 			}
 		}
-		return s.store(ctx, ls, nil)
+		return n, err
 	}
 	added, held, refused, err := admit(entries, g, check, store, known)
 	reply.Accepted, reply.Held = added, held

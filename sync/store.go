@@ -101,25 +101,11 @@ func (d DirStore) Get(_ context.Context, name string, max int64) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := ledger.OpenRegular(p)
+	data, err := ledger.ReadBounded(p, max)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
-	} else if err != nil {
-		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes", name, max)
-	}
-	data := make([]byte, fi.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && fi.Size() > 0 {
-		return nil, err
-	}
-	return data, nil
+	return data, err
 }
 
 // PutNew writes the object to a temporary file, syncs it, and links it

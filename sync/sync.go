@@ -57,6 +57,10 @@ type State struct {
 	// Held are entries pulled whose signers the home's root did not admit
 	// (yet), offered again after later batches (see [State.holdBack]).
 	Held []HeldEntry `json:"held,omitempty"`
+	// HeldAt names the ledger's heads when Held was last offered again:
+	// until the ledger takes in something more, offering them again
+	// admits nothing.
+	HeldAt string `json:"held_at,omitempty"`
 }
 
 func (s *State) init() {
@@ -169,8 +173,9 @@ func (c counting) PutNew(ctx context.Context, n string, d []byte) error {
 }
 
 // Sync pulls what the remote holds that l lacks, then pushes what l holds
-// that the remote lacks, updating st. Entries that do not verify are
-// refused and reported; the rest are kept. A remote that rolled back or
+// that the remote lacks, updating st. What l takes in is what anchor
+// admits (see take): the rest is refused and reported, or kept back for a
+// later sync when only its signer is not admitted yet. A remote that rolled back or
 // whose objects changed gives an error wrapping ErrRollback or
 // ErrTampered, and nothing local is changed by it.
 func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State, anchor string) (*Result, error) {
@@ -192,6 +197,9 @@ func Sync(ctx context.Context, l *ledger.Ledger, remote Store, st *State, anchor
 			// retry.
 			tries++
 			if err := pull(ctx, l, s, st, res, g); err != nil {
+				return res, err
+			}
+			if err := finish(l, st, res, g); err != nil {
 				return res, err
 			}
 		case err != nil || !more:
@@ -304,7 +312,10 @@ func push(ctx context.Context, l *ledger.Ledger, s Store, st *State, res *Result
 }
 
 // A batch is what a remote lacks, or the first part of it, in the
-// export format: blobs first, then entries, feed by feed.
+// export format: entries, feed by feed, then blobs. Entries come first so
+// that a reader who takes a blob only with the request that carries it
+// (every home, every serve) has the request by the time the blob comes,
+// however a batch or a file is cut.
 type batch struct {
 	data    []byte
 	entries int
@@ -327,29 +338,12 @@ func (b *batch) done(st *State, res *Result) {
 	res.Blobs += len(b.blobs)
 }
 
-// nextBatch gathers the blobs st does not list and the entries of each
-// feed after st's seq, up to about half of maxBatch.
+// nextBatch gathers the entries of each feed after st's seq and the blobs
+// st does not list, up to about half of maxBatch.
 func nextBatch(l *ledger.Ledger, st *State) (*batch, error) {
 	var buf bytes.Buffer
 	b := &batch{seen: map[string]uint64{}}
 	full := func() bool { return buf.Len() > maxBatch-ledger.MaxBlob-2*ledger.MaxPayload }
-	blobs, err := missingBlobs(l, st)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range blobs {
-		if full() {
-			b.more = true
-			break
-		}
-		data, err := l.Blob(d)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(ledger.BlobLine(data))
-		buf.WriteByte('\n')
-		b.blobs = append(b.blobs, d)
-	}
 	heads, err := l.Heads()
 	if err != nil {
 		return nil, err
@@ -373,6 +367,27 @@ func nextBatch(l *ledger.Ledger, st *State) (*batch, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if b.more {
+		b.data = buf.Bytes()
+		return b, nil
+	}
+	blobs, err := missingBlobs(l, st)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range blobs {
+		if full() {
+			b.more = true
+			break
+		}
+		data, err := l.Blob(d)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(ledger.BlobLine(data))
+		buf.WriteByte('\n')
+		b.blobs = append(b.blobs, d)
 	}
 	b.data = buf.Bytes()
 	return b, nil

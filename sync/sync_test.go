@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -618,5 +619,52 @@ func TestStrayBlobRefused(t *testing.T) {
 	}
 	if home.HasBlob(ledger.BlobDigest([]byte("stray"))) || res.RefusedCount != 1 || !strings.Contains(res.Refused[0], "evidence of no request this home holds") {
 		t.Errorf("a stray blob: refused %q", res.Refused)
+	}
+}
+
+// TestBlobAfterItsRequest: a blob big enough that a file is read in
+// another chunk than its request (or a batch cut before it) still comes
+// in: batches carry entries before blobs, so a reader has the request
+// that admits the blob by the time the blob comes.
+func TestBlobAfterItsRequest(t *testing.T) {
+	ctx := context.Background()
+	big := make([]byte, 20<<20)
+	rand.NewChaCha8([32]byte{1}).Read(big) // incompressible, as a model file is
+	a, b := open(t), open(t)
+	carry(t, a, signer(t, "ann@example.com"), big, t0)
+	path := filepath.Join(t.TempDir(), "usb.jsonl")
+	if _, err := SyncFile(ctx, a, path, &State{}, testAnchor); err != nil {
+		t.Fatal(err)
+	}
+	res, err := SyncFile(ctx, b, path, &State{}, testAnchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.HasBlob(ledger.BlobDigest(big)) || res.RefusedCount != 0 {
+		t.Fatalf("the request's blob did not come in: refused %q", res.Refused)
+	}
+}
+
+// TestBlobsOfLaterBatches: one pull of batches that each bring a request
+// and its blob takes every blob, the later requests' too.
+func TestBlobsOfLaterBatches(t *testing.T) {
+	ctx := context.Background()
+	remote := DirStore{Root: t.TempDir()}
+	a, b := open(t), open(t)
+	var st State
+	for i := range 3 {
+		carry(t, a, signer(t, "ann@example.com"), []byte(fmt.Sprint("evidence ", i)), t0.Add(time.Duration(i)*time.Minute))
+		if _, err := Sync(ctx, a, remote, &st, testAnchor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Sync(ctx, b, remote, &State{}, testAnchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if !b.HasBlob(ledger.BlobDigest([]byte(fmt.Sprint("evidence ", i)))) {
+			t.Errorf("the blob of batch %d did not come in: refused %q", i+1, res.Refused)
+		}
 	}
 }

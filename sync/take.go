@@ -2,6 +2,8 @@ package sync
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,8 +32,8 @@ type Refusal struct {
 }
 
 // parseLines parses every line of data and verifies every entry's
-// signature, on every core. It returns the entries and the blobs, in
-// order, and the lines that are neither.
+// signature, on every core. It returns the entries that verify and the
+// blobs, in order, and the refusals of the lines that are neither.
 func parseLines(data []byte) (entries, blobs []*line, bad []Refusal) {
 	var es []*ledger.Entry
 	for i, raw := range bytes.Split(data, []byte("\n")) {
@@ -79,6 +81,9 @@ type gate struct {
 	// and it must be read again.
 	trust func() (*policy.Trust, error)
 	stale func()
+	// refs are the blobs the ledger's requests carry (see referenced),
+	// read once a batch holds blobs and kept up as requests are stored.
+	refs map[string]bool
 }
 
 // homeGate is the gate of a home's ledger: its trust read again after
@@ -101,23 +106,15 @@ func homeGate(l *ledger.Ledger, anchor string, now time.Time) *gate {
 	return g
 }
 
-// A decision on one entry, by the check a caller runs in admit.
-type lineOutcome int
-
-const (
-	takeIt   lineOutcome = iota // store it
-	heldIt                      // the ledger holds it already
-	refuseIt                    // refuse it (status and why say so)
-)
-
 // admit runs, in rounds, over entries in order: an entry the ledger
-// holds already (known, if given) is counted held; one whose signer the
-// gate does not admit waits, with every later entry of its feed, for a
-// later round, which governance stored in this one may admit it to.
-// check decides on each admitted entry, in order (the chain rules,
-// equivocation); store stores what a round took. It returns how many
-// entries were stored, how many were held already, and the refusals.
-func admit(entries []*line, g *gate, check func(*line) (lineOutcome, int, string, error), store func([]*line) (int, error), known func(*line) (bool, error)) (added, held int, refused []Refusal, err error) {
+// holds already (known) is counted held; one whose signer the gate does
+// not admit waits, with every later entry of its feed, for a later round,
+// which governance stored in this one may admit it to. check decides on
+// each admitted entry, in order (the chain rules, equivocation): a why
+// refuses it, with the status serve answers. store stores what a round
+// took. It returns how many entries were stored, how many were held
+// already, and the refusals.
+func admit(entries []*line, g *gate, check func(*line) (status int, why string, err error), store func([]*line) (int, error), known func(*line) (bool, error)) (added, held int, refused []Refusal, err error) {
 	waiting := map[*line]string{}
 	pending := entries
 	for len(pending) > 0 {
@@ -135,15 +132,13 @@ func admit(entries []*line, g *gate, check func(*line) (lineOutcome, int, string
 				wait = append(wait, ln)
 				continue
 			}
-			if known != nil {
-				ok, err := known(ln)
-				if err != nil {
-					return added, held, refused, err
-				}
-				if ok {
-					held++
-					continue
-				}
+			ok, err := known(ln)
+			if err != nil {
+				return added, held, refused, err
+			}
+			if ok {
+				held++
+				continue
 			}
 			if why := policy.Admits(trust, g.anchor, e, g.now); why != "" {
 				waiting[ln] = fmt.Sprintf("signer %s (%s) not admitted: %s", e.Feed, inert.Cut(e.Identity, 80), why)
@@ -151,15 +146,11 @@ func admit(entries []*line, g *gate, check func(*line) (lineOutcome, int, string
 				wait = append(wait, ln)
 				continue
 			}
-			outcome, status, why, err := check(ln)
+			status, why, err := check(ln)
 			if err != nil {
 				return added, held, refused, err
 			}
-			switch outcome {
-			case heldIt:
-				held++
-				continue
-			case refuseIt:
+			if why != "" {
 				refused = append(refused, Refusal{Line: ln.n, ID: e.ID.String(), Status: status, Error: why})
 				continue
 			}
@@ -192,17 +183,25 @@ func admit(entries []*line, g *gate, check func(*line) (lineOutcome, int, string
 func referenced(l *ledger.Ledger) (map[string]bool, error) {
 	refs := map[string]bool{}
 	err := l.Entries(ledger.Query{Kind: policy.KindRequest}, func(e *ledger.Entry) error {
-		r, err := policy.ReadRecord(e)
-		if err != nil || r.Body.Subject == nil {
-			return nil // not a request that counts; it carries nothing
-		}
-		refs[r.Body.Subject.Bundle] = true
-		for _, d := range r.Body.Evidence {
-			refs[d] = true
-		}
+		addRefs(refs, e)
 		return nil
 	})
 	return refs, err
+}
+
+// addRefs adds to refs the blobs e carries, if it is a request.
+func addRefs(refs map[string]bool, e *ledger.Entry) {
+	if e.Kind != policy.KindRequest {
+		return
+	}
+	r, err := policy.ReadRecord(e)
+	if err != nil || r.Body.Subject == nil {
+		return // not a request that counts; it carries nothing
+	}
+	refs[r.Body.Subject.Bundle] = true
+	for _, d := range r.Body.Evidence {
+		refs[d] = true
+	}
 }
 
 // joinLines is lines as a batch in the export format.
@@ -220,17 +219,17 @@ func joinLines(blobs, entries []*line) []byte {
 // chained checks e against the ledger and the batch chain holds, and
 // takes it into the batch if it fits: an entry that does not fit is
 // refused (400, with why); a failure to read the ledger is returned.
-func chained(chain *ledger.ChainCheck, e *ledger.Entry) (lineOutcome, int, string, error) {
-	err := chain.Check(e)
+func chained(chain *ledger.ChainCheck, e *ledger.Entry) (status int, why string, err error) {
+	err = chain.Check(e)
 	var ee *ledger.EntryError
 	switch {
 	case errors.As(err, &ee):
-		return refuseIt, http.StatusBadRequest, err.Error(), nil
+		return http.StatusBadRequest, err.Error(), nil
 	case err != nil:
-		return 0, 0, "", err
+		return 0, "", err
 	}
 	chain.Take(e)
-	return takeIt, 0, "", nil
+	return 0, "", nil
 }
 
 // take checks a batch a remote holds and stores in l what l's root
@@ -248,7 +247,7 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 		res.refuse(fmt.Sprintf("%s line %d: %s", name, b.Line, b.Error))
 	}
 	chain := l.NewChainCheck()
-	check := func(ln *line) (lineOutcome, int, string, error) { return chained(chain, ln.e) }
+	check := func(ln *line) (int, string, error) { return chained(chain, ln.e) }
 	store := func(ls []*line) (int, error) {
 		if len(ls) == 0 {
 			return 0, nil
@@ -262,6 +261,9 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 		}
 		for _, ln := range ls {
 			st.sawHeld(ln.e)
+			if g.refs != nil {
+				addRefs(g.refs, ln.e)
+			}
 		}
 		return r.Added, nil
 	}
@@ -280,14 +282,20 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 	if err != nil {
 		return err
 	}
+	byLine := make(map[int]*line, len(entries))
+	for _, ln := range entries {
+		byLine[ln.n] = ln
+	}
+	hold := st.holder()
+	defer hold.done()
 	for _, r := range refused {
 		msg := fmt.Sprintf("%s line %d: %s", name, r.Line, r.Error)
 		if r.Status == http.StatusForbidden {
 			// Offered again at the end of the sync, when governance that
 			// arrived later may admit it, and refused then if not; refused
 			// now if there is no room to keep it.
-			ln := entryOf(entries, r.Line)
-			if st.holdBack(ln.raw) {
+			ln := byLine[r.Line]
+			if hold.hold(ln.raw) {
 				res.held = append(res.held, heldLine{ln.raw, ln.e, msg})
 				continue
 			}
@@ -296,13 +304,14 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 		res.refuse(msg)
 	}
 	if len(blobs) > 0 {
-		refs, err := referenced(l)
-		if err != nil {
-			return err
+		if g.refs == nil {
+			if g.refs, err = referenced(l); err != nil {
+				return err
+			}
 		}
 		var keep []*line
 		for _, b := range blobs {
-			if refs[b.digest] {
+			if g.refs[b.digest] {
 				keep = append(keep, b)
 			} else {
 				res.refuse(fmt.Sprintf("%s line %d: blob %s is evidence of no request this home holds", name, b.n, b.digest))
@@ -315,15 +324,6 @@ func take(l *ledger.Ledger, data []byte, name string, st *State, res *Result, g 
 			for _, b := range keep {
 				st.Blobs[b.digest] = true
 			}
-		}
-	}
-	return nil
-}
-
-func entryOf(entries []*line, n int) *line {
-	for _, ln := range entries {
-		if ln.n == n {
-			return ln
 		}
 	}
 	return nil
@@ -345,34 +345,80 @@ type HeldEntry struct {
 
 // holdBack keeps raw, an entry whose signer was not admitted, to offer
 // again after later batches, at the end of this sync and of the next
-// ones, and reports whether it did. At the bounds above it makes room by
-// dropping the entry offered again most often (at least once, so it was
-// reported when it came); with none such it keeps nothing, and the caller
-// reports the entry refused at once. Whoever fills the list with junk
-// cannot make a home drop an entry unseen.
+// ones, and reports whether it did (see [holder.hold]).
 func (st *State) holdBack(raw []byte) bool {
-	size := len(raw)
-	for _, h := range st.Held {
-		if h.Line == string(raw) {
-			return true
+	h := st.holder()
+	defer h.done()
+	return h.hold(raw)
+}
+
+// A holder keeps entries back in a State, many at a time: what it holds,
+// their size, and the entries it may drop to make room, indexed once.
+type holder struct {
+	st      *State
+	lines   map[string]bool
+	size    int
+	live    int
+	evict   []int // indices into st.Held offered again, the most often first
+	dropped map[int]bool
+}
+
+func (st *State) holder() *holder {
+	h := &holder{st: st, lines: make(map[string]bool, len(st.Held)), live: len(st.Held), dropped: map[int]bool{}}
+	for i, e := range st.Held {
+		h.lines[e.Line] = true
+		h.size += len(e.Line)
+		if e.Syncs > 0 {
+			h.evict = append(h.evict, i)
 		}
-		size += len(h.Line)
 	}
-	for len(st.Held) >= maxHeldLines || size > maxHeldBytes {
-		worst := -1
-		for i, h := range st.Held {
-			if h.Syncs > 0 && (worst < 0 || h.Syncs > st.Held[worst].Syncs) {
-				worst = i
-			}
-		}
-		if worst < 0 {
+	slices.SortStableFunc(h.evict, func(a, b int) int { return st.Held[b].Syncs - st.Held[a].Syncs })
+	return h
+}
+
+// hold keeps raw and reports whether it did. At the bounds above it
+// makes room by dropping the entry offered again most often (at least
+// once, so it was reported when it came); with none such it keeps
+// nothing, and the caller reports the entry refused at once. Whoever
+// fills the list with junk cannot make a home drop an entry unseen.
+func (h *holder) hold(raw []byte) bool {
+	if h.lines[string(raw)] {
+		return true
+	}
+	size := h.size + len(raw)
+	for h.live >= maxHeldLines || size > maxHeldBytes {
+		if len(h.evict) == 0 {
 			return false
 		}
-		size -= len(st.Held[worst].Line)
-		st.Held = slices.Delete(st.Held, worst, worst+1)
+		i := h.evict[0]
+		h.evict = h.evict[1:]
+		line := h.st.Held[i].Line
+		delete(h.lines, line)
+		h.dropped[i] = true
+		h.size -= len(line)
+		size -= len(line)
+		h.live--
 	}
-	st.Held = append(st.Held, HeldEntry{Line: string(raw)})
+	h.st.Held = append(h.st.Held, HeldEntry{Line: string(raw)})
+	h.lines[string(raw)] = true
+	h.size += len(raw)
+	h.live++
 	return true
+}
+
+// done takes the entries dropped out of the State.
+func (h *holder) done() {
+	if len(h.dropped) == 0 {
+		return
+	}
+	kept := h.st.Held[:0]
+	for i, e := range h.st.Held {
+		if !h.dropped[i] {
+			kept = append(kept, e)
+		}
+	}
+	h.st.Held = kept
+	h.dropped = map[int]bool{}
 }
 
 // A heldLine is an entry kept back because its signer was not admitted,
@@ -389,35 +435,63 @@ type heldLine struct {
 // still not admitted are refused and reported, naming the roots they
 // belong to; those kept from earlier syncs stay kept, quietly (they were
 // reported then).
+//
+// While the ledger has taken in nothing since they were last offered (by
+// any way: a sync, an import) and nothing was kept back in this sync, no
+// governance came that could admit them, and they are not offered again:
+// a server runs a sync on almost every request.
 func finish(l *ledger.Ledger, st *State, res *Result, g *gate) error {
 	fresh := res.held
 	res.held = nil
-	if len(st.Held) > 0 {
-		var data []byte
-		syncs := map[string]int{}
-		for _, h := range st.Held {
-			data = append(append(data, h.Line...), '\n')
-			syncs[h.Line] = h.Syncs
-		}
-		st.Held = nil
-		again := newResult()
-		if err := take(l, data, "entries kept back", st, again, g); err != nil {
-			return err
-		}
-		res.Pulled += again.Pulled
-		res.Equivocations = append(res.Equivocations, again.Equivocations...)
-		for i := range st.Held {
-			st.Held[i].Syncs = syncs[st.Held[i].Line] + 1
-		}
-		for _, h := range fresh {
-			if _, still := syncs[string(h.raw)]; still && slices.ContainsFunc(st.Held, func(e HeldEntry) bool { return e.Line == string(h.raw) }) {
-				res.refuse(h.why)
-				res.notAdmitted(h.e)
-			}
+	defer res.sayForeign(g.anchor)
+	if len(st.Held) == 0 {
+		return nil
+	}
+	at, err := headsDigest(l)
+	if err != nil || len(fresh) == 0 && at == st.HeldAt {
+		return err
+	}
+	var data []byte
+	syncs := map[string]int{}
+	for _, h := range st.Held {
+		data = append(append(data, h.Line...), '\n')
+		syncs[h.Line] = h.Syncs
+	}
+	st.Held = nil
+	again := newResult()
+	if err := take(l, data, "entries kept back", st, again, g); err != nil {
+		return err
+	}
+	res.Pulled += again.Pulled
+	res.Equivocations = append(res.Equivocations, again.Equivocations...)
+	if st.HeldAt, err = headsDigest(l); err != nil {
+		return err
+	}
+	still := map[string]bool{}
+	for i := range st.Held {
+		st.Held[i].Syncs = syncs[st.Held[i].Line] + 1
+		still[st.Held[i].Line] = true
+	}
+	for _, h := range fresh {
+		if _, offered := syncs[string(h.raw)]; offered && still[string(h.raw)] {
+			res.refuse(h.why)
+			res.notAdmitted(h.e)
 		}
 	}
-	res.sayForeign(g.anchor)
 	return nil
+}
+
+// headsDigest names l's heads: it changes whenever l takes in an entry.
+func headsDigest(l *ledger.Ledger) (string, error) {
+	hs, err := l.Heads()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, fh := range hs {
+		fmt.Fprintf(h, "%s %d %v\n", fh.Feed, fh.Seq, fh.IDs)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // sawHeld notes that the remote holds e. Seen counts only what the remote
