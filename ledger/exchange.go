@@ -90,7 +90,8 @@ type ImportOptions struct {
 }
 
 // Import reads JSON Lines envelopes from r and adds the entries the ledger
-// does not have. Every line is checked: its signature, its place in its
+// does not have. Every line is checked: its signature (unless
+// [ImportOptions.Verified] says the caller checked it), its place in its
 // feed (a feed's entries come in seq order) and its prev link to an entry
 // in the file or the ledger. If any line is bad, nothing is added and the
 // error is an [*ImportError] naming the bad lines. A second entry with the

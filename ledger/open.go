@@ -260,22 +260,17 @@ func (l *Ledger) Dir() string { return l.dir }
 
 // loadCheckpointKey reads the ledger's own checkpoint signing key, creating
 // it on first use. It signs only local checkpoints, never entries. The key
-// is written beside its place and renamed there, so a crash cannot leave
-// half a key; an empty file (from a crash before that was so) counts as
-// none: checkpoints signed by an earlier key then fail to verify and the
-// next verification checks everything.
+// is written whole ([WriteFileAtomic]), so a crash cannot leave half a
+// key; an empty file (from a crash before that was so) counts as none:
+// checkpoints signed by an earlier key then fail to verify and the next
+// verification checks everything.
 func loadCheckpointKey(path string) (ed25519.PrivateKey, error) {
 	if key, err := readCheckpointKey(path); err != nil || key != nil {
 		return key, err
 	}
 	seed := make([]byte, ed25519.SeedSize)
 	rand.Read(seed)
-	tmp := path + ".new"
-	os.Remove(tmp)
-	if err := writeNew(tmp, seed, 0o600); err != nil {
-		return nil, fmt.Errorf("failed to create checkpoint key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := WriteFileAtomic(path, seed); err != nil {
 		return nil, fmt.Errorf("failed to create checkpoint key: %w", err)
 	}
 	return ed25519.NewKeyFromSeed(seed), nil

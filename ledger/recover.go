@@ -76,9 +76,10 @@ func (l *Ledger) recoverImport() error {
 		if err != nil {
 			return err
 		}
+		as.haveCommitted = true
 	}
 	l.arrivals = as.committed
-	if as.last > as.committed || as.stagedBlobs {
+	if as.needsRecovery() != "" {
 		return l.rollback(as.committed)
 	}
 	return nil
