@@ -129,7 +129,8 @@ func CheckStage(t *Trust, at time.Time, stage string) error {
 
 // NotApproved is the verdict on a question the records answer no to
 // before any bundle is judged (no such version, nothing requested): the
-// same shape as [Judge] gives, with the reasons.
+// same shape as [Judge] gives (Judge starts every verdict from it), with
+// the reasons.
 func NotApproved(s Subject, at time.Time, reasons ...string) *Verdict {
 	return &Verdict{Subject: s, At: at.UTC(), Reasons: append([]string{}, reasons...), Warnings: []string{}, Gates: []Result{},
 		Requirements: []RequirementStatus{}, Requests: []Signer{}, Decisions: []Decided{}}

@@ -22,7 +22,7 @@ type OpenRequest struct {
 
 // OpenRequests returns the requests open at at, in the order they were
 // first requested. It is the one reading of which requests are open: the
-// console's queue and signoff status both call it.
+// console's queue and signoff status read it through [JudgeOpen].
 func OpenRequests(l *ledger.Ledger, t *Trust, at time.Time) ([]OpenRequest, error) {
 	return openRequests(l, t, at, "")
 }

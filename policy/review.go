@@ -90,13 +90,3 @@ func (t *Transition) ReviewMinimum(section string) (time.Duration, bool) {
 // RequiresReview reports whether approving this transition needs a
 // review record: one of the sections opened, in the console.
 func (t *Transition) RequiresReview() bool { return len(t.RequireReviewOf) > 0 }
-
-// ReviewSections returns the names of the sections the transition
-// requires an approver to open.
-func (t *Transition) ReviewSections() []string {
-	var out []string
-	for _, r := range t.RequireReviewOf {
-		out = append(out, r.Section)
-	}
-	return out
-}

@@ -296,6 +296,29 @@ func TestForkedKeyCountsForNothing(t *testing.T) {
 	}
 }
 
+// TestForkEvidenceAfterAnEarlierRecord: the fork evidence of a key in
+// standing is found even when the first record its feed signed about the
+// subject was not in standing (signed before the keyring listed it).
+func TestForkEvidenceAfterAnEarlierRecord(t *testing.T) {
+	st := newRules(t, rulesPolicy(""))
+	st.note(t, "owner@example.com", KindRequest, "", st.day(0.1))
+	st.decide(t, "r1@example.com", 1, Reject, "risk", st.day(-1)) // before any keyring
+	st.approveAll(t, st.day(1))
+	k := st.keys["r1@example.com"][1]
+	feed := ledger.FeedOf(k.PublicKey().Marshal())
+	head := st.f.heads[feed]
+	e, err := ledger.SignEntry(k, ledger.Header{Kind: "comment", Seq: head.Seq, Prev: head.Prev, Time: head.Time, Body: []byte(`{"text":"fork"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.f.lines[feed] = append(st.f.lines[feed], e.MarshalLine())
+	v := st.judge(t, st.day(2))
+	wantReason(t, v, false, "equivocation: r1@example.com's key")
+	if len(v.Equivocations) != 1 {
+		t.Fatalf("equivocations: %v", v.Equivocations)
+	}
+}
+
 func TestAssignQuorum(t *testing.T) {
 	owner, either := Requirement{Role: "model-owner", Count: 1}, Requirement{AnyOf: []string{"risk", "compliance"}, Count: 2}
 	c := func(id string, roles ...string) quorumCandidate { return quorumCandidate{identity: id, roles: roles} }
@@ -555,7 +578,7 @@ func TestOpenRequests(t *testing.T) {
 
 	// The registry: each version's stage follows from its records, and
 	// says which.
-	vs, err := Status(l, tr, st.day(1), nil)
+	vs, err := Status(l, tr, st.day(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +608,7 @@ func TestStatusStageAndStandingDecisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := Status(l, tr, st.day(1), nil)
+	vs, err := Status(l, tr, st.day(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,12 +36,11 @@ func ResolveSubject(l *ledger.Ledger, prefix string) (string, error) {
 // SubjectOf returns the subject of the bundle with digest, from its
 // manifest as the ledger carries it.
 func SubjectOf(l *ledger.Ledger, digest string) (Subject, error) {
-	b, _, closeFn, err := OpenFromLedger(l, digest)
+	sb, err := sealedFromLedger(l, digest)
 	if err != nil {
 		return Subject{}, err
 	}
-	defer closeFn()
-	return subjectOfManifest(b.Manifest, digest), nil
+	return subjectOfManifest(sb.manifest, digest), nil
 }
 
 func subjectOfManifest(m *evidence.Manifest, digest string) Subject {
@@ -267,29 +266,39 @@ func FindBundle(l *ledger.Ledger, model, version, to string, t *Trust, at time.T
 // now: b is the bundle itself, or nil to read its evidence from l.
 // reports, if not nil, keeps its evaluated evidence (for [Decision]).
 func GateResults(l *ledger.Ledger, b *evidence.Bundle, digest, anchor string, now time.Time, reports *Reports) ([]Result, error) {
-	if b == nil {
+	report := reports.cached(digest)
+	var m *evidence.Manifest
+	switch {
+	case b != nil:
+		m = b.Manifest
+	case report != nil:
+		// Evaluated before: the manifest is all it takes.
+		sb, err := sealedFromLedger(l, digest)
+		if err != nil {
+			return nil, err
+		}
+		m = sb.manifest
+	default:
 		var closeFn func()
 		var err error
 		if b, _, closeFn, err = OpenFromLedger(l, digest); err != nil {
 			return nil, err
 		}
 		defer closeFn()
+		m = b.Manifest
 	}
 	_, pol, _, err := GovernanceAt(l, anchor, now)
 	if err != nil {
 		return nil, err
 	}
-	m := b.Manifest
 	tr, err := pol.Doc.Policy.TransitionFor(m.RiskTier, m.Transition.String())
 	if err != nil {
 		return nil, err
 	}
-	if reports == nil {
-		reports = &Reports{}
-	}
-	report, err := reports.Evaluate(b, digest)
-	if err != nil {
-		return nil, err
+	if report == nil {
+		if report, err = reports.Evaluate(b, digest); err != nil {
+			return nil, err
+		}
 	}
 	return Evaluate(tr.Gates, m, report), nil
 }

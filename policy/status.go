@@ -51,12 +51,8 @@ type PendingRequest struct {
 // Status derives the registry view at at from the records whose signers
 // count (see [Trust.Counts]): promotions, deprecations and restrictions
 // give each version its stage, and [OpenRequests] its pending requests,
-// each judged by [Judge]. reports, if not nil, keeps the bundles'
-// evaluated evidence for the next call.
-func Status(l *ledger.Ledger, t *Trust, at time.Time, reports *Reports) ([]*VersionStatus, error) {
-	if reports == nil {
-		reports = &Reports{}
-	}
+// each judged by [Judge].
+func Status(l *ledger.Ledger, t *Trust, at time.Time) ([]*VersionStatus, error) {
 	versions := map[[2]string]*VersionStatus{}
 	get := func(s *Subject) *VersionStatus {
 		k := [2]string{s.Model, s.Version}
@@ -83,7 +79,7 @@ func Status(l *ledger.Ledger, t *Trust, at time.Time, reports *Reports) ([]*Vers
 		byVersion[[2]string{s.Model, s.Version}] = append(byVersion[[2]string{s.Model, s.Version}], c)
 	}
 	requested := map[[2]string][]OpenRequest{}
-	err := JudgeOpen(context.Background(), l, t, reports, at, func(o OpenRequest, v *Verdict, err error) error {
+	err := JudgeOpen(context.Background(), l, t, nil, at, func(o OpenRequest, v *Verdict, err error) error {
 		if err != nil {
 			return err
 		}

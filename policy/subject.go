@@ -169,7 +169,7 @@ type Reports struct {
 const maxReports = 64
 
 // cached returns the evaluated evidence of the bundle digest names, or
-// nil if c does not hold it (or c is nil).
+// nil if c does not hold it (or c is nil, which holds nothing).
 func (c *Reports) cached(digest string) *evidence.Report {
 	if c == nil {
 		return nil
@@ -180,14 +180,14 @@ func (c *Reports) cached(digest string) *evidence.Report {
 }
 
 // Evaluate returns b's evaluated evidence, b being the bundle digest
-// names.
+// names, and keeps it (a nil c keeps nothing).
 func (c *Reports) Evaluate(b *evidence.Bundle, digest string) (*evidence.Report, error) {
 	if r := c.cached(digest); r != nil {
 		return r, nil
 	}
 	r, err := b.Evaluate()
-	if err != nil {
-		return nil, err
+	if err != nil || c == nil {
+		return r, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -34,9 +34,6 @@ type Query struct {
 	// Trust, if set, is the history LoadTrust gave for Anchor and At, to
 	// save reading it again.
 	Trust *Trust
-	// Report, if set, is the bundle's evaluated evidence (Bundle.Evaluate),
-	// to save evaluating it again.
-	Report *evidence.Report
 	// Reports, if set, keeps bundles' evaluated evidence across verdicts:
 	// a bundle it holds is judged from its lock and manifest alone, and
 	// one it lacks is evaluated into it. A queue or a server judging many
@@ -204,8 +201,7 @@ func GateDigest(rs []Result) string {
 // record), who fills each required sign-off (a matching over people),
 // and the emergency path's episodes.
 func Judge(l *ledger.Ledger, q Query) (*Verdict, error) {
-	v := &Verdict{At: q.At.UTC(), Subject: Subject{Bundle: q.Bundle, To: q.To}, Reasons: []string{}, Warnings: []string{},
-		Gates: []Result{}, Requirements: []RequirementStatus{}, Requests: []Signer{}, Decisions: []Decided{}}
+	v := NotApproved(Subject{Bundle: q.Bundle, To: q.To}, q.At)
 	j := &judge{l: l, q: q, v: v}
 	defer func() {
 		if j.closeB != nil {
@@ -235,8 +231,8 @@ type judge struct {
 	// by entry id.
 	who map[ledger.ID]*Member
 	why map[ledger.ID]string
-	// report is the bundle's evaluated evidence, when it was had without
-	// evaluating it (Query.Report, Query.Reports).
+	// report is the bundle's evaluated evidence, when Query.Reports held
+	// it.
 	report *evidence.Report
 	// b is the bundle rebuilt from the ledger's blobs, when no directory
 	// was given; closeB removes it.
@@ -388,10 +384,7 @@ func (j *judge) standing() error {
 
 func (j *judge) openBundle() error {
 	q := j.q
-	j.report = q.Report
-	if j.report == nil {
-		j.report = q.Reports.cached(q.Bundle)
-	}
+	j.report = q.Reports.cached(q.Bundle)
 	if q.Dir != nil {
 		st := q.DirStatus
 		if st == nil {
@@ -464,12 +457,7 @@ func (j *judge) gates() error {
 			b = j.b
 		}
 		var err error
-		if j.q.Reports != nil {
-			report, err = j.q.Reports.Evaluate(b, j.q.Bundle)
-		} else {
-			report, err = b.Evaluate()
-		}
-		if err != nil {
+		if report, err = j.q.Reports.Evaluate(b, j.q.Bundle); err != nil {
 			j.fail("the gates cannot be evaluated: %v", err)
 			return nil
 		}
@@ -552,11 +540,11 @@ func (j *judge) equivocations() error {
 		if seen[f] || r.Entry.ID == ProspectiveID {
 			continue
 		}
-		seen[f] = true
 		m, _, why := j.trust.Standing(r.Entry, j.q.At)
 		if why != "" {
-			continue
+			continue // a later record of the feed may be in standing
 		}
+		seen[f] = true
 		forks, err := j.l.Forks(f)
 		if err != nil {
 			return err

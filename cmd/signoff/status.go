@@ -54,7 +54,7 @@ under a root this home does not trust never show here.`,
 				if !asJSON {
 					stop = a.busy("judging the open requests")
 				}
-				st, err := policy.Status(l, trust, now, nil)
+				st, err := policy.Status(l, trust, now)
 				stop()
 				if err != nil {
 					return nil, err

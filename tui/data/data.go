@@ -162,9 +162,9 @@ func rowOf(v *policy.Verdict, me Me) Row {
 	return r
 }
 
-// Sections of the review, in order; the names are the policy's
-// require_review_of names.
-var Sections = []string{"overview", "card", "metrics", "fairness", "evidence", "history"}
+// Sections of the review, in order: the policy's, whose names
+// require_review_of uses.
+var Sections = policy.Sections
 
 var sectionTitles = map[string]string{
 	"overview": "Overview", "card": "Model card", "metrics": "Metrics", "fairness": "Fairness", "evidence": "Evidence", "history": "History",
@@ -207,7 +207,7 @@ func LoadReview(l *ledger.Ledger, trust *policy.Trust, reports *policy.Reports, 
 	if err != nil {
 		return nil, err
 	}
-	v, err := policy.Judge(l, policy.Query{Bundle: s.Bundle, To: s.To, At: now, Anchor: trust.Anchor, Trust: trust, Report: report})
+	v, err := policy.Judge(l, policy.Query{Bundle: s.Bundle, To: s.To, At: now, Anchor: trust.Anchor, Trust: trust, Reports: reports})
 	if err != nil {
 		return nil, err
 	}
