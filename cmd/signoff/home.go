@@ -92,11 +92,7 @@ func (f *signFlags) register(c *cobra.Command) {
 // say.
 func (a *app) keyOf(h *home.Home, f *signFlags) home.Key {
 	k := home.Key{File: f.key, Agent: f.agent, AgentSocket: os.Getenv("SSH_AUTH_SOCK"), Fingerprint: f.fingerprint}
-	path := f.key
-	if path == "" {
-		path = h.KeyPath()
-	}
-	k.Passphrase = a.passphrase(f.passphraseFile, path)
+	k.Passphrase = a.passphrase(f.passphraseFile, h.KeyFile(k))
 	return k
 }
 

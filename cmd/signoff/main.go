@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -83,14 +84,19 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// wantsJSON reports whether args ask for --json (before any "--").
+// wantsJSON reports whether args ask for --json (before any "--"), as
+// the flag parser reads a bool.
 func wantsJSON(args []string) bool {
 	for _, a := range args {
 		if a == "--" {
 			return false
 		}
-		if a == "--json" || a == "--json=true" {
+		if a == "--json" {
 			return true
+		}
+		if v, ok := strings.CutPrefix(a, "--json="); ok {
+			b, err := strconv.ParseBool(v)
+			return err == nil && b
 		}
 	}
 	return false

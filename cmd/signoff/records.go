@@ -77,23 +77,7 @@ func (f *subjectFlags) resolve(l *ledger.Ledger, args []string, to string, trust
 	}
 	switch {
 	case len(args) > 0:
-		b, err := openBundle(args[0])
-		if err != nil {
-			return nil, err
-		}
-		st, err := b.Check()
-		if err != nil {
-			b.Close()
-			return nil, usageError("%v", err)
-		}
-		if !st.Intact() {
-			b.Close()
-			if st.SealedDigest == "" {
-				return nil, usageError("%s is not sealed: run signoff bundle seal %s", args[0], args[0])
-			}
-			return nil, &notSealedError{args[0], st}
-		}
-		return &resolved{digest: st.Digest, dir: b, status: st}, nil
+		return openSealed(args[0])
 	case f.subject != "":
 		d, err := policy.ResolveSubject(l, f.subject)
 		if err != nil && !errors.Is(err, policy.ErrUnknownSubject) {
@@ -112,6 +96,28 @@ func (f *subjectFlags) resolve(l *ledger.Ledger, args []string, to string, trust
 		return nil, err
 	}
 	return &resolved{digest: d}, nil
+}
+
+// openSealed opens the bundle directory dir and hashes it once: one never
+// sealed is an input error, one changed since sealing a *notSealedError.
+func openSealed(dir string) (*resolved, error) {
+	b, err := openBundle(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := b.Check()
+	if err != nil {
+		b.Close()
+		return nil, usageError("%v", err)
+	}
+	if !st.Intact() {
+		b.Close()
+		if st.SealedDigest == "" {
+			return nil, usageError("%s is not sealed: run signoff bundle seal %s", dir, dir)
+		}
+		return nil, &notSealedError{dir, st}
+	}
+	return &resolved{digest: st.Digest, dir: b, status: st}, nil
 }
 
 // subject returns the subject of r, from its manifest.
@@ -162,23 +168,14 @@ match it. You must be in the keyring in force.`,
 				return err
 			}
 			defer done()
-			b, err := openBundle(args[0])
+			r, err := openSealed(args[0])
 			if err != nil {
-				return err
+				return resolveError(err)
 			}
-			defer b.Close()
-			m := b.Manifest
-			if to != "" && to != m.Transition.To {
+			defer r.close()
+			b, st := r.dir, r.status
+			if m := b.Manifest; to != "" && to != m.Transition.To {
 				return usageError("%s asks for %s, not for --to %s: change the manifest's transition and seal it again", args[0], m.Transition, to)
-			}
-			st, err := b.Check()
-			if err != nil {
-				return usageError("%v", err)
-			}
-			if st.SealedDigest == "" {
-				return usageError("%s is not sealed: run signoff bundle seal %s, and check it with signoff bundle show", args[0], args[0])
-			} else if !st.Intact() {
-				return &exitError{exitTampered, &notSealedError{args[0], st}}
 			}
 			anchor, err := a.anchor(h, root, l)
 			if err != nil {

@@ -106,15 +106,11 @@ func (a *app) printStatus(st []*policy.VersionStatus) {
 }
 
 // answerJSON runs a reading command's body: with asJSON it prints the
-// value body returns, or {"error": …} if it fails, so that a script
-// parsing stdout always gets one object.
+// value body returns. If it fails, run prints {"error": …} instead, so
+// that a script parsing stdout always gets one object.
 func (a *app) answerJSON(asJSON bool, body func() (any, error)) error {
 	v, err := body()
-	if !asJSON {
-		return err
-	}
-	if err != nil {
-		writeJSON(a.stdout, map[string]any{"error": err.Error(), "exit": exitCodeOf(err)})
+	if err != nil || !asJSON {
 		return err
 	}
 	return writeJSON(a.stdout, v)

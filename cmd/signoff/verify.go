@@ -117,8 +117,6 @@ func (a *app) judgeCmd(subj *subjectFlags, args []string, to, at string, artifac
 		return no(exitTampered, err)
 	case errors.Is(err, policy.ErrUnknownRoot):
 		return nil, &exitError{exitUsage, err}
-	case errors.Is(err, policy.ErrRootNotYet):
-		return no(exitFailed, err)
 	case err != nil:
 		return no(exitFailed, err)
 	}

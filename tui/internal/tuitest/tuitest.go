@@ -80,11 +80,11 @@ func Main(m *testing.M) {
 // Anchor returns the root the workspace in dir pinned.
 func Anchor(t testing.TB, dir string) string {
 	t.Helper()
-	pin, err := os.ReadFile(filepath.Join(dir, workspace.RootPin))
-	if err != nil {
-		t.Fatal(err)
+	pin, err := (&home.Home{Dir: dir}).Pin()
+	if err != nil || pin == "" {
+		t.Fatalf("the workspace's pin: %q, %v", pin, err)
 	}
-	return strings.TrimSpace(string(pin))
+	return pin
 }
 
 // A Clock is a console's clock in a test: it stands still until the test

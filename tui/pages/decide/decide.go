@@ -58,7 +58,7 @@ type Model struct {
 	err      string
 	entry    string // the entry id once signed
 
-	width, height int
+	width int
 }
 
 var _ common.Page = (*Model)(nil)
@@ -353,8 +353,8 @@ func (m *Model) signed(msg signedMsg) tea.Cmd {
 }
 
 // SetSize implements common.Component.
-func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
+func (m *Model) SetSize(width, _ int) {
+	m.width = width
 	m.reason.SetWidth(max(max(width, 20)-4, 20))
 	m.reason.SetHeight(4)
 }

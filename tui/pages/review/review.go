@@ -51,7 +51,7 @@ type Model struct {
 	cardCache []byte
 	cardWidth int
 
-	width, height int
+	width int
 }
 
 var _ common.Page = (*Model)(nil)
@@ -306,11 +306,10 @@ func (m *Model) View() string {
 
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
+	m.width = width // the card is rendered again for a new width only
 	m.vp.SetWidth(max(width, 20))
 	m.vp.SetHeight(max(height-2, 3))
 	m.tabs.SetSize(width, 1)
-	m.cardCache = nil
 	m.refresh()
 }
 
