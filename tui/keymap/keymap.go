@@ -1,10 +1,12 @@
-// Package keymap is every key the console answers to. Each page's help
-// shows its keys from here, so what help says is what the keys do.
+// Package keymap holds the console's key bindings. Each page's help shows
+// its keys from here, so what help says is what the keys do; inside a
+// form or a search field, the keys of text editing (arrows, enter, esc)
+// work as a field's keys do, and the form's own line says so.
 package keymap
 
 import "charm.land/bubbles/v2/key"
 
-// KeyMap is every key the console answers to.
+// KeyMap is the console's key bindings.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Open, Back, Quit, Help                  key.Binding
