@@ -1,7 +1,7 @@
 // Package keymap holds the console's key bindings. Each page's help shows
-// its keys from here, so what help says is what the keys do; inside a
-// form or a search field, the keys of text editing (arrows, enter, esc)
-// work as a field's keys do, and the form's own line says so.
+// its keys from here. Inside the decision form and a search field, the
+// keys of typing and choosing (arrows, space, enter, esc, and a, r, c for
+// a verdict) work as well, as such fields' keys do.
 package keymap
 
 import "charm.land/bubbles/v2/key"
