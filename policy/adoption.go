@@ -8,9 +8,19 @@ import (
 	"github.com/signoff-dev/signoff/ledger"
 )
 
-// Adopt signs s's adoption of a governance document.
-func Adopt(l *ledger.Ledger, s ledger.Signer, d *Document, now time.Time) (*ledger.Entry, error) {
+// Adopt signs s's adoption of a governance document. The adoption of a
+// root names the keyring and policy in force in t (nil if none is yet),
+// so that they stay in force under it whoever else signs what, dated
+// when (see the package documentation).
+func Adopt(l *ledger.Ledger, s ledger.Signer, d *Document, t *Trust, now time.Time) (*ledger.Entry, error) {
 	b := &Body{Version: d.Version, Digest: d.Digest, Document: string(d.Text)}
+	if d.Kind == KindRoot && t != nil {
+		for _, kind := range []string{KindKeyring, KindPolicy} {
+			if cur := t.InForceNow(kind); cur != nil {
+				b.InForce = append(b.InForce, cur.Digest)
+			}
+		}
+	}
 	return l.Append(s, d.Kind, b.Marshal(), now)
 }
 

@@ -195,38 +195,93 @@ type Root struct {
 	Version   int     `yaml:"version" json:"version"`
 	Threshold int     `yaml:"threshold" json:"threshold"`
 	Admins    []Admin `yaml:"admins" json:"admins"`
-	// RevokedKeys are admin keys that must not count from a time on,
-	// including adoptions they signed, dated after it, before this root
-	// was in force.
+	// RevokedKeys are admin keys that must not count from a point on,
+	// including adoptions they signed before this root was in force.
 	RevokedKeys []RevokedKey `yaml:"revoked_keys" json:"revoked_keys,omitempty"`
 
 	feeds   map[ledger.Feed]string // admin key -> identity
-	revoked map[ledger.Feed]time.Time
+	revoked map[ledger.Feed]revocation
 }
 
-// A RevokedKey is a key that signs nothing that counts from RevokedAt on,
-// as judged by any later document in force: a key found stolen is revoked
-// from when it was stolen, not from when the document said so.
+// A RevokedKey is a key whose entries stop counting from a point on, as
+// judged by any later document in force: a key found stolen is revoked
+// from when it was stolen, not from when the document said so. The point
+// is a position in the key's own feed (AfterSeq: every entry after that
+// seq, as the revoking admins last saw the feed; 0 for all of them), which
+// its holder cannot move, or a time (RevokedAt), which is only the
+// signer's word: an entry that provably came later (one that answers a
+// request signed after it) is revoked too, but one dated before it is
+// believed. Either or both may be given; an entry either covers is
+// revoked.
 type RevokedKey struct {
-	Key       string    `yaml:"key" json:"key"`
-	RevokedAt time.Time `yaml:"revoked_at" json:"revoked_at"`
-	Reason    string    `yaml:"reason" json:"reason,omitempty"`
+	Key       string     `yaml:"key" json:"key"`
+	RevokedAt *time.Time `yaml:"revoked_at" json:"revoked_at,omitempty"`
+	AfterSeq  *uint64    `yaml:"after_seq" json:"after_seq,omitempty"`
+	Reason    string     `yaml:"reason" json:"reason,omitempty"`
 }
 
-// parseRevoked reads revoked keys into a map from feed to time.
-func parseRevoked(rks []RevokedKey) (map[ledger.Feed]time.Time, error) {
-	out := map[ledger.Feed]time.Time{}
+// A revocation is where a key's entries stop counting: after a seq of its
+// feed, from a time, or both (either covers).
+type revocation struct {
+	at    time.Time // zero: not by time
+	after uint64
+	bySeq bool
+}
+
+// covers reports whether the entry of the key at seq, signed no earlier
+// than notBefore, is revoked.
+func (r revocation) covers(seq uint64, notBefore time.Time) bool {
+	return r.bySeq && seq > r.after || !r.at.IsZero() && !notBefore.Before(r.at)
+}
+
+// merge returns the revocation that covers what r or o covers.
+func (r revocation) merge(o revocation) revocation {
+	if !o.at.IsZero() && (r.at.IsZero() || o.at.Before(r.at)) {
+		r.at = o.at
+	}
+	if o.bySeq && (!r.bySeq || o.after < r.after) {
+		r.after, r.bySeq = o.after, true
+	}
+	return r
+}
+
+// String says where r takes effect.
+func (r revocation) String() string {
+	var parts []string
+	switch {
+	case r.bySeq && r.after == 0:
+		parts = append(parts, "for every entry of its feed")
+	case r.bySeq:
+		parts = append(parts, fmt.Sprintf("after entry %d of its feed", r.after))
+	}
+	if !r.at.IsZero() {
+		parts = append(parts, "from "+r.at.UTC().Format(time.RFC3339))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// parseRevoked reads revoked keys into a map from feed to revocation.
+func parseRevoked(rks []RevokedKey) (map[ledger.Feed]revocation, error) {
+	out := map[ledger.Feed]revocation{}
 	for i, rk := range rks {
 		f, err := parseKey(rk.Key)
 		if err != nil {
 			return nil, fmt.Errorf("revoked_keys[%d]: %v", i, err)
 		}
-		if rk.RevokedAt.IsZero() {
-			return nil, fmt.Errorf("revoked_keys[%d]: revoked_at is required", i)
+		var r revocation
+		if rk.RevokedAt != nil {
+			if rk.RevokedAt.IsZero() {
+				return nil, fmt.Errorf("revoked_keys[%d]: revoked_at is the zero time", i)
+			}
+			r.at = *rk.RevokedAt
 		}
-		if old, ok := out[f]; !ok || rk.RevokedAt.Before(old) {
-			out[f] = rk.RevokedAt
+		if rk.AfterSeq != nil {
+			r.after, r.bySeq = *rk.AfterSeq, true
 		}
+		if rk.RevokedAt == nil && rk.AfterSeq == nil {
+			return nil, fmt.Errorf("revoked_keys[%d]: say where the revocation takes effect: after_seq N (every entry after entry N of the key's feed, as signoff log show lists it; 0 for all of them, for a stolen key) or revoked_at TIME (believed for entries dated before it)", i)
+		}
+		out[f] = out[f].merge(r)
 	}
 	return out, nil
 }
@@ -242,11 +297,11 @@ type Keyring struct {
 	Version int      `yaml:"version" json:"version"`
 	Members []Member `yaml:"members" json:"members"`
 	// RevokedKeys are keys, listed under a member or no longer, whose
-	// signatures dated from RevokedAt on do not count.
+	// entries from a point on do not count.
 	RevokedKeys []RevokedKey `yaml:"revoked_keys" json:"revoked_keys,omitempty"`
 
 	feeds   map[ledger.Feed]int // key -> member index
-	revoked map[ledger.Feed]time.Time
+	revoked map[ledger.Feed]revocation
 }
 
 // A Member is one person: identity (an e-mail address), roles, keys, and

@@ -59,7 +59,7 @@ tiers:
 	var anchor string
 	for i, text := range []string{root, keyring, pol} {
 		doc, _ := policy.ParseDocument("doc", []byte(text))
-		policy.Adopt(l, admin, doc, t0.Add(time.Duration(i)*time.Second))
+		policy.Adopt(l, admin, doc, nil, t0.Add(time.Duration(i)*time.Second))
 		if i == 0 {
 			anchor = doc.Digest
 		}

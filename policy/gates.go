@@ -1,22 +1,3 @@
-// Package policy holds signoff's governance documents and what they
-// decide: which gates a model version must pass for a risk tier and
-// transition. (The keyring, quorum and the verdict join it later.)
-//
-// # Gates
-//
-// A gate is one check of a bundle's evidence, declared in the policy:
-//
-//   - {name: auc-floor, metric: roc_auc, min: 0.70}
-//   - {name: auc-vs-champion, metric: roc_auc, baseline: {max_drop: 0.01}, confidence: 0.95}
-//   - {name: ctr-up, metric: ctr, baseline: {min_gain_rel: 0.02}}
-//   - {name: disparate-impact, fairness: disparate_impact, groups: [sex], min: 0.8}
-//   - {name: sbom, evidence: scans}
-//   - {name: recall-and-eo, expr: "metrics.candidate.recall >= 0.6"}
-//
-// [Evaluate] is a pure function of the bundle's evidence and the policy:
-// the console, the CLI and a server compute the same results. A gate whose
-// inputs are missing or undefined is undefined, with the reason, and an
-// undefined gate does not pass.
 package policy
 
 import (

@@ -92,7 +92,11 @@ type Body struct {
 	Gates    string            `json:"gates,omitempty"`   // digest of the gate results seen
 	Results  []Result          `json:"results,omitempty"`
 	Reviewed []Reviewed        `json:"reviewed,omitempty"`
-	Ref      string            `json:"ref,omitempty"` // the entry a record answers
+	Ref      string            `json:"ref,omitempty"` // the entry a decision or incident review answers
+	// InForce, in a root's adoption, names the keyring and policy in
+	// force as its signer saw them (their digests): what comes into force
+	// with the new root.
+	InForce []string `json:"in_force,omitempty"`
 }
 
 // Limits on the text a record carries.
@@ -142,6 +146,20 @@ func (b *Body) check(kind string) error {
 		if ledger.BlobDigest([]byte(b.Document)) != b.Digest {
 			return errors.New("document does not have the digest given")
 		}
+		if len(b.InForce) > 0 && kind != KindRoot {
+			return errors.New("only a root's adoption names the documents in force")
+		}
+		if len(b.InForce) > 2 {
+			return errors.New("a root's adoption names at most a keyring and a policy in force")
+		}
+		for _, d := range b.InForce {
+			if !IsDigest(d) {
+				return fmt.Errorf("in_force %q is not a digest (sha256:HEX)", d)
+			}
+		}
+		if b.Subject != nil || b.Ref != "" || b.Verdict != "" || len(b.Results) > 0 || len(b.Evidence) > 0 {
+			return errors.New("a governance adoption carries only version, digest, document and in_force")
+		}
 		return nil
 	}
 	if b.Subject == nil {
@@ -150,8 +168,16 @@ func (b *Body) check(kind string) error {
 	if err := b.Subject.check(); err != nil {
 		return err
 	}
-	if b.Document != "" || b.Digest != "" {
+	if b.Document != "" || b.Digest != "" || len(b.InForce) > 0 {
 		return errors.New("only a governance document carries a document")
+	}
+	if b.Ref != "" {
+		if kind != KindDecision && kind != KindIncidentReview {
+			return fmt.Errorf("only a decision or an incident review names the entry it answers, not a %s", kind)
+		}
+		if _, err := ledger.ParseID(b.Ref); err != nil {
+			return fmt.Errorf("ref %q is not an entry id: %v", b.Ref, err)
+		}
 	}
 	if len(b.Reason) > MaxReason || len(b.Ticket) > MaxTicket {
 		return fmt.Errorf("reason is limited to %d bytes and ticket to %d", MaxReason, MaxTicket)

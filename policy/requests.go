@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -96,7 +98,7 @@ func (t *Trust) records(l *ledger.Ledger, q ledger.Query, at time.Time) ([]count
 		if err != nil || r.Body.Subject == nil {
 			return nil
 		}
-		m, why, err := t.Counts(l, e, at)
+		m, why, err := t.Counts(l, r, at)
 		if err != nil {
 			return err
 		}
@@ -109,13 +111,34 @@ func (t *Trust) records(l *ledger.Ledger, q ledger.Query, at time.Time) ([]count
 	return out, err
 }
 
-// Counts returns the keyring member whose signature on e counts when
-// judged at at, or why it does not: the keyring in force when e was
+// Counts returns the keyring member whose signature on r counts when
+// judged at at, or why it does not: the keyring in force when r was
 // signed must list the key, not revoked then or since (see
 // [Trust.Standing]), and the key must never have signed two histories
-// in l. An error is a failure to read the ledger.
-func (t *Trust) Counts(l *ledger.Ledger, e *ledger.Entry, at time.Time) (*Member, string, error) {
-	m, _, why := t.Standing(e, at)
+// in l. A decision that names the request it answers was signed after
+// that request, whatever its own time says, and is judged so; the request
+// must be one for the same subject whose signer counts. An approval that
+// names none (signed before decisions did) does not count from a key any
+// keyring revokes: its signing time alone cannot show that it came before
+// the revocation. An error is a failure to read the ledger.
+func (t *Trust) Counts(l *ledger.Ledger, r *Record, at time.Time) (*Member, string, error) {
+	e := r.Entry
+	notBefore := e.Time
+	if e.Kind == KindDecision {
+		switch {
+		case r.Body.Ref != "":
+			req, why, err := t.answered(l, r, at)
+			if err != nil || why != "" {
+				return nil, why, err
+			}
+			notBefore = latest(notBefore, req.Time)
+		case r.Body.Verdict == Approve:
+			if rv := t.revocationOf(e.Feed, at); rv != "" {
+				return nil, "it names no request it answers (signed before decisions did), and " + rv + ": its signing time alone cannot show that it came before", nil
+			}
+		}
+	}
+	m, _, why := t.standing(e, notBefore, at)
 	if why != "" {
 		return nil, why, nil
 	}
@@ -127,6 +150,36 @@ func (t *Trust) Counts(l *ledger.Ledger, e *ledger.Entry, at time.Time) (*Member
 		return nil, "signed with a key that signed two histories (equivocation): nothing it signs counts", nil
 	}
 	return m, "", nil
+}
+
+// answered returns the request the decision r names, or why it does not
+// count: the ledger must hold it, signed by at, a request for r's subject
+// whose signer counts.
+func (t *Trust) answered(l *ledger.Ledger, r *Record, at time.Time) (*ledger.Entry, string, error) {
+	id, err := ledger.ParseID(r.Body.Ref)
+	if err != nil {
+		return nil, "its ref is not an entry id", nil
+	}
+	e, err := l.Get(id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, fmt.Sprintf("it answers request %s, which this ledger does not hold", id.Short()), nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	if e.Time.After(at) {
+		return nil, fmt.Sprintf("it answers request %s, signed after the time judged", id.Short()), nil
+	}
+	if err := checkEntry(e); err != nil {
+		return nil, "", err
+	}
+	req, err := ReadRecord(e)
+	if err != nil || e.Kind != KindRequest || *req.Body.Subject != *r.Body.Subject {
+		return nil, fmt.Sprintf("it answers entry %s, which is not a request for %s", id.Short(), r.Body.Subject), nil
+	}
+	if _, why, err := t.Counts(l, req, at); err != nil || why != "" {
+		return nil, fmt.Sprintf("it answers request %s, which does not count: %s", id.Short(), why), err
+	}
+	return e, "", nil
 }
 
 // requests finds the requests for the transition judged whose signers

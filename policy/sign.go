@@ -158,7 +158,7 @@ type Decision struct {
 // verdict's own rules are asked, with the approval as it would be signed,
 // so the CLI and the console cannot sign what [Judge] then ignores. The
 // body binds the policy digest and keyring version in force and the
-// digest of the gate results seen.
+// digest of the gate results seen, and names the request it answers.
 func Decide(l *ledger.Ledger, s ledger.Signer, d Decision, anchor string, now time.Time) (*ledger.Entry, error) {
 	if !slices.Contains([]string{Approve, Reject, RequestChanges}, d.Verdict) {
 		return nil, fmt.Errorf("verdict %q is not approve, reject or request-changes", d.Verdict)
@@ -173,8 +173,12 @@ func Decide(l *ledger.Ledger, s ledger.Signer, d Decision, anchor string, now ti
 	if err := mayAct(t, s, now, d.Role); err != nil {
 		return nil, err
 	}
+	ref, err := answers(l, t, d.Subject, now)
+	if err != nil {
+		return nil, err
+	}
 	b := &Body{Subject: &d.Subject, Verdict: d.Verdict, Role: d.Role, Reason: d.Reason, Ticket: d.Ticket,
-		Policy: pol.Digest, Keyring: kr.Version, Gates: GateDigest(d.Gates), Reviewed: d.Reviewed}
+		Policy: pol.Digest, Keyring: kr.Version, Gates: GateDigest(d.Gates), Reviewed: d.Reviewed, Ref: ref}
 	if err := b.check(KindDecision); err != nil {
 		return nil, err
 	}
@@ -196,6 +200,23 @@ func Decide(l *ledger.Ledger, s ledger.Signer, d Decision, anchor string, now ti
 		}
 	}
 	return l.AppendSubject(s, KindDecision, d.Subject.Bundle, b.Marshal(), now)
+}
+
+// answers returns the id of the request a decision about s answers: the
+// latest for s whose signer counts, or "" if there is none. Naming it
+// shows the decision was signed after it (see [Trust.Counts]).
+func answers(l *ledger.Ledger, t *Trust, s Subject, now time.Time) (string, error) {
+	recs, err := t.records(l, ledger.Query{Subject: s.Bundle, Kind: KindRequest}, now)
+	if err != nil {
+		return "", err
+	}
+	ref := ""
+	for _, c := range recs {
+		if *c.r.Body.Subject == s {
+			ref = c.r.Entry.ID.String()
+		}
+	}
+	return ref, nil
 }
 
 // mayAct checks that s is a keyring member at now holding role (any role

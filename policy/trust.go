@@ -24,20 +24,11 @@ var (
 )
 
 // Trust is the governance history a ledger proves: which root, keyring
-// and policy were in force from when. It is computed from the signed
-// adoptions alone, in signing-time order, so every machine holding the
-// same entries computes the same history whatever order they arrived in.
-//
-// A root comes into force once its own threshold of its admins has
-// adopted it and, for any root after the first, the threshold of the root
-// in force before it too. A keyring or policy comes into force once the
-// threshold of the admins of the root in force has adopted the same
-// digest. An adoption counts only if its signer was an admin when they
-// signed it, and their key was not revoked then by any root in force. A
-// document's version must be one more than the version in force; two
-// different documents of one kind and version that both reach their
-// threshold are a conflict, which fails every verdict while that version
-// is in force.
+// and policy were in force, in what order. It is computed from the
+// signed adoptions alone, so every machine holding the same entries
+// computes the same history whatever order they arrived in; see the
+// package documentation for the rules and why signing times do not order
+// them.
 type Trust struct {
 	Anchor   string     `json:"anchor"` // the digest of the first root trusted
 	Roots    []*InForce `json:"roots"`
@@ -48,16 +39,45 @@ type Trust struct {
 	// stand (their version cannot follow the one in force), each with why.
 	Dead      []*InForce `json:"never_in_force,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	Warnings  []string   `json:"warnings,omitempty"`
+	// Unsettled are documents the records cannot place on either side of
+	// a change of root: every verdict fails while one is.
+	Unsettled []Unsettled `json:"unsettled,omitempty"`
+	// Forked are governance signers whose keys signed two histories:
+	// every verdict fails while the root in force counts them.
+	Forked   []ForkEvidence `json:"forked_admins,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
 
 	l         *ledger.Ledger
 	anchor    *InForce
-	revoked   map[ledger.Feed]time.Time // admin keys revoked, and from when
-	forks     map[ledger.Feed]bool
+	revoked   map[ledger.Feed]revocation // admin keys revoked by roots in force
+	forks     map[ledger.Feed][]ledger.Equivocation
 	adoptions []*Record
 	docs      map[string]*InForce
 	cands     []*InForce
 	people    people
+	// rootSeq[f][k] is the seq of f's first adoption of Roots[k] (0 if
+	// none): what f had consented to, by position in its own feed.
+	rootSeq map[ledger.Feed][]uint64
+}
+
+// An Unsettled document was in force under one root, by adoptions that
+// cannot be shown to come before the next root came into force (their
+// signers never adopted the next root after them, and the next root's
+// adopters did not name it), while what can be shown is an older
+// version. Versions in force never go down, so the records cannot settle
+// which document is in force under the new root: verdicts fail until
+// the new root's admins adopt it, or its successor.
+type Unsettled struct {
+	Kind    string `json:"kind"`
+	Version int    `json:"version"`
+	Digest  string `json:"digest"`
+	Root    int    `json:"root"` // the version of the root it is unsettled under
+	// Proven is the version the records show was in force before that
+	// root (0 for none).
+	Proven int       `json:"proven"`
+	Since  time.Time `json:"since"`
+	Until  time.Time `json:"until,omitzero"` // when it was settled
+	Why    string    `json:"why"`
 }
 
 // A Conflict is two or more documents of one kind and version, each
@@ -80,9 +100,12 @@ type InForce struct {
 	Why string    `json:"why,omitempty"`
 	Doc *Document `json:"-"`
 
-	src     ledger.ID // an entry that carries the document's text
-	bad     bool      // the document could not be read
-	records []*Record
+	src ledger.ID // an entry that carries the document's text
+	bad bool      // the document could not be read
+	// notCarried says why a document that came into force under one root
+	// was not carried to the next.
+	notCarried string
+	records    []*Record
 }
 
 // A Signer is who signed an entry that counts, as the governance in force
@@ -116,8 +139,9 @@ const (
 // Only the adoptions are held in memory; a document's text is read from
 // the ledger, and parsed, once an admin's adoption makes it matter.
 func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
-	t := &Trust{l: l, docs: map[string]*InForce{}, forks: map[ledger.Feed]bool{}}
+	t := &Trust{l: l, docs: map[string]*InForce{}, forks: map[ledger.Feed][]ledger.Equivocation{}}
 	var later *ledger.Entry // the first adoption of the anchor after at
+	checked := map[ledger.Feed]bool{}
 	for _, kind := range []string{KindRoot, KindKeyring, KindPolicy} {
 		err := l.Entries(ledger.Query{Kind: kind}, func(e *ledger.Entry) error {
 			if e.Time.After(at) {
@@ -136,18 +160,15 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 				t.warn("entry %s: %v; ignored", e.ID.Short(), err)
 				return nil
 			}
-			forked, ok := t.forks[e.Feed]
-			if !ok {
+			if !checked[e.Feed] {
+				checked[e.Feed] = true
 				fs, err := l.Forks(e.Feed)
 				if err != nil {
 					return err
 				}
-				forked = len(fs) > 0
-				t.forks[e.Feed] = forked
-			}
-			if forked {
-				t.warn("adoption %s does not count: its key %s signed two histories (equivocation)", e.ID.Short(), e.Feed)
-				return nil
+				if len(fs) > 0 {
+					t.forks[e.Feed] = fs
+				}
 			}
 			d := t.docs[r.Body.Digest]
 			if d == nil {
@@ -159,7 +180,7 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 			}
 			// Keep what the history needs, not the document's text.
 			slim := &ledger.Entry{Header: ledger.Header{Kind: e.Kind, Feed: e.Feed, Seq: e.Seq, Time: e.Time, Identity: e.Identity}, ID: e.ID}
-			t.adoptions = append(t.adoptions, &Record{Entry: slim, Body: &Body{Version: r.Body.Version, Digest: r.Body.Digest}})
+			t.adoptions = append(t.adoptions, &Record{Entry: slim, Body: &Body{Version: r.Body.Version, Digest: r.Body.Digest, InForce: r.Body.InForce}})
 			return nil
 		})
 		if err != nil {
@@ -167,6 +188,10 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 		}
 	}
 	slices.SortFunc(t.adoptions, byTime)
+	for _, a := range t.adoptions {
+		d := t.docs[a.Body.Digest]
+		d.records = append(d.records, a)
+	}
 	for _, d := range t.docs {
 		t.cands = append(t.cands, d)
 	}
@@ -188,19 +213,16 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 	}
 	t.Anchor, t.anchor = anchor, t.docs[anchor]
 
-	// Revocations by a root apply from their time, even to adoptions
-	// signed before that root came into force: run the history, gather
-	// the revocations of the roots it put in force, and run it again
-	// until they settle.
-	t.revoked = map[ledger.Feed]time.Time{}
+	// Revocations by a root apply to adoptions signed before that root
+	// came into force: run the history, gather the revocations of the
+	// roots it put in force, and run it again until they settle.
+	t.revoked = map[ledger.Feed]revocation{}
 	for round := 0; ; round++ {
 		t.replay()
-		next := map[ledger.Feed]time.Time{}
+		next := map[ledger.Feed]revocation{}
 		for _, r := range t.Roots {
-			for f, when := range r.Doc.Root.revoked {
-				if old, ok := next[f]; !ok || when.Before(old) {
-					next[f] = when
-				}
+			for f, rv := range r.Doc.Root.revoked {
+				next[f] = next[f].merge(rv)
 			}
 		}
 		if maps.Equal(next, t.revoked) {
@@ -215,32 +237,21 @@ func LoadTrust(l *ledger.Ledger, anchor string, at time.Time) (*Trust, error) {
 	if t.root() == nil {
 		return nil, fmt.Errorf("%w: root %s has not been adopted by its threshold of admins", ErrNoRoot, anchor)
 	}
+	t.forkedAdmins()
 	return t, nil
 }
 
-// replay computes the history from the adoptions, with t.revoked.
+// replay computes the history from the adoptions, with t.revoked: the
+// chain of roots first, then, root by root, the keyrings and policies
+// adopted under each.
 func (t *Trust) replay() {
-	t.Roots, t.Keyrings, t.Policies, t.Pending, t.Dead, t.Conflicts = nil, nil, nil, nil, nil, nil
+	t.Roots, t.Keyrings, t.Policies, t.Pending, t.Dead, t.Conflicts, t.Unsettled = nil, nil, nil, nil, nil, nil, nil
 	warnings := len(t.Warnings)
 	for _, d := range t.cands {
-		d.Since, d.Adopters, d.records, d.Why = time.Time{}, nil, nil, ""
+		d.Since, d.Adopters, d.Why, d.notCarried = time.Time{}, nil, "", ""
 	}
-	for _, a := range t.adoptions {
-		d := t.docs[a.Body.Digest]
-		d.records = append(d.records, a)
-		if !t.advance(d, a.Entry.Time) {
-			continue
-		}
-		// A new root may let documents adopted before it come into force.
-		for changed := d.Kind == KindRoot; changed; {
-			changed = false
-			for _, c := range t.cands {
-				if t.advance(c, a.Entry.Time) {
-					changed = c.Kind == KindRoot
-				}
-			}
-		}
-	}
+	t.roots()
+	t.epochs()
 	root := t.root()
 	t.Warnings = t.Warnings[:warnings]
 	for _, d := range t.cands {
@@ -248,6 +259,11 @@ func (t *Trust) replay() {
 			continue
 		}
 		d.Adopters = signers(d.records, nil)
+		if d.notCarried != "" {
+			d.Why = d.notCarried
+			t.Dead = append(t.Dead, d)
+			continue
+		}
 		if why := NextVersion(t.current(d.Kind).Version, d.Kind, d.Version); why != "" {
 			if d.Kind == KindRoot && d.Version <= t.current(KindRoot).Version {
 				why = fmt.Sprintf("a rival root: this ledger's trust runs from root %s, and a root comes into force only as the next version adopted under the one in force", inert.Digest(t.Anchor))
@@ -261,6 +277,366 @@ func (t *Trust) replay() {
 		}
 		t.Pending = append(t.Pending, d)
 	}
+}
+
+// revokedBy reports whether a revocation by the roots in force, or by r
+// if given, covers the adoption a.
+func (t *Trust) revokedBy(a *Record, r *Root) bool {
+	if rv, ok := t.revoked[a.Entry.Feed]; ok && rv.covers(a.Entry.Seq, a.Entry.Time) {
+		return true
+	}
+	if r != nil {
+		if rv, ok := r.revoked[a.Entry.Feed]; ok && rv.covers(a.Entry.Seq, a.Entry.Time) {
+			return true
+		}
+	}
+	return false
+}
+
+// reached returns the time of the adoption among recs (in signing order)
+// that brings the distinct admins of r who signed one that ok accepts to
+// r's threshold, and whether they reach it. The time is only for display:
+// which adoptions count never depends on it.
+func reached(recs []*Record, r *Root, ok func(*Record) bool) (time.Time, bool) {
+	var ids []string
+	for _, a := range recs {
+		id, admin := r.AdminOf(a.Entry.Feed)
+		if !admin || !ok(a) || slices.Contains(ids, id) {
+			continue
+		}
+		if ids = append(ids, id); len(ids) >= r.Threshold {
+			return a.Entry.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}
+
+// roots computes the chain of roots in force: the anchor once its own
+// threshold of admins adopted it, then each next version once the
+// threshold of the admins of the root before it and its own threshold
+// did. An admin's consent to a successor is their first adoption, in
+// their feed, of a root of that version: a later adoption of a rival
+// does not count. Signing times play no part.
+func (t *Trust) roots() {
+	d := t.anchor
+	doc := t.doc(d)
+	if doc == nil {
+		return
+	}
+	since, ok := reached(d.records, doc.Root, func(a *Record) bool { return !t.revokedBy(a, doc.Root) })
+	if !ok {
+		return
+	}
+	t.enforce(d, since, d.records, doc.Root)
+	first := map[ledger.Feed]map[int]*Record{}
+	for _, a := range t.adoptions {
+		if a.Entry.Kind != KindRoot {
+			continue
+		}
+		m := first[a.Entry.Feed]
+		if m == nil {
+			m = map[int]*Record{}
+			first[a.Entry.Feed] = m
+		}
+		if o := m[a.Body.Version]; o == nil || a.Entry.Seq < o.Entry.Seq {
+			m[a.Body.Version] = a
+		}
+	}
+	for {
+		cur := t.root()
+		var winners []*InForce
+		var when []time.Time
+		for _, c := range t.cands {
+			if c.Kind != KindRoot || c.Version != cur.Version+1 || c.bad {
+				continue
+			}
+			consent := func(a *Record) bool { return first[a.Entry.Feed][c.Version] == a && !t.revokedBy(a, nil) }
+			s1, ok := reached(c.records, cur.Doc.Root, consent)
+			if !ok {
+				continue
+			}
+			doc := t.doc(c)
+			if doc == nil {
+				continue
+			}
+			s2, ok := reached(c.records, doc.Root, func(a *Record) bool { return !t.revokedBy(a, doc.Root) })
+			if !ok {
+				continue
+			}
+			winners, when = append(winners, c), append(when, latest(s1, s2, cur.Since))
+		}
+		if len(winners) == 0 {
+			return
+		}
+		w := 0
+		for i := range winners {
+			if when[i].Before(when[w]) {
+				w = i
+			}
+		}
+		t.enforce(winners[w], when[w], winners[w].records, cur.Doc.Root)
+		if len(winners) > 1 {
+			var ds []string
+			for _, c := range winners {
+				ds = append(ds, c.Digest)
+			}
+			t.conflict(KindRoot, cur.Version+1, ds...)
+		}
+	}
+}
+
+// epochOf returns the index of the newest root in force that a's signer
+// adopted before a, in their own feed (0 if none after the first): a is
+// judged under that root or a later one, never an earlier.
+func (t *Trust) epochOf(a *Record) int {
+	rs := t.rootSeq[a.Entry.Feed]
+	for k := len(rs) - 1; k >= 1; k-- {
+		if rs[k] != 0 && rs[k] < a.Entry.Seq {
+			return k
+		}
+	}
+	return 0
+}
+
+// inEpoch reports whether a is judged under Roots[k]: its signer adopted
+// that root before it, in their own feed, and no later one; or never
+// adopted that root and no later one before it. An adoption that precedes
+// its signer's adoption of a root was signed under an earlier root.
+func (t *Trust) inEpoch(a *Record, k int) bool {
+	e := t.epochOf(a)
+	if e == k {
+		return true
+	}
+	rs := t.rootSeq[a.Entry.Feed]
+	return e < k && (rs == nil || rs[k] == 0)
+}
+
+// epochs replays the keyrings and policies adopted under each root in
+// force in turn (see the package documentation).
+func (t *Trust) epochs() {
+	idx := map[string]int{}
+	for k, r := range t.Roots {
+		idx[r.Digest] = k
+	}
+	t.rootSeq = map[ledger.Feed][]uint64{}
+	for _, a := range t.adoptions {
+		k, ok := idx[a.Body.Digest]
+		if a.Entry.Kind != KindRoot || !ok {
+			continue
+		}
+		rs := t.rootSeq[a.Entry.Feed]
+		if rs == nil {
+			rs = make([]uint64, len(t.Roots))
+			t.rootSeq[a.Entry.Feed] = rs
+		}
+		if rs[k] == 0 || a.Entry.Seq < rs[k] {
+			rs[k] = a.Entry.Seq
+		}
+	}
+	unsettled := map[string]int{} // kind -> index in t.Unsettled
+	for k, root := range t.Roots {
+		r := root.Doc.Root
+		begun := map[string]*InForce{KindKeyring: t.InForceNow(KindKeyring), KindPolicy: t.InForceNow(KindPolicy)}
+		entered := map[string][]*InForce{}
+		cnt := map[*InForce][]*Record{}
+		var touched []*InForce
+		settle := func(kind string, now time.Time) {
+			if i, ok := unsettled[kind]; ok {
+				t.Unsettled[i].Until = now
+				delete(unsettled, kind)
+			}
+		}
+		step := func(now time.Time) {
+			for changed := true; changed; {
+				changed = false
+				for _, c := range touched {
+					cur := t.current(c.Kind)
+					_, open := unsettled[c.Kind]
+					next, rival, again := c.Version == cur.Version+1, c.Version == cur.Version && c.Digest != cur.Digest, c == cur && open
+					if !next && !rival && !again {
+						continue
+					}
+					if _, ok := reached(cnt[c], r, func(*Record) bool { return true }); !ok || t.doc(c) == nil {
+						continue
+					}
+					switch {
+					case again: // the unsettled document, adopted under this root
+						settle(c.Kind, latest(now, root.Since))
+					case rival:
+						t.conflict(c.Kind, c.Version, cur.Digest, c.Digest)
+					default:
+						t.enforce(c, latest(now, root.Since, cur.Since), cnt[c], r)
+						entered[c.Kind] = append(entered[c.Kind], c)
+						settle(c.Kind, c.Since)
+						changed = true
+					}
+				}
+			}
+		}
+		for _, a := range t.adoptions {
+			if a.Entry.Kind == KindRoot || !t.inEpoch(a, k) || t.revokedBy(a, nil) {
+				continue
+			}
+			if _, ok := r.AdminOf(a.Entry.Feed); !ok {
+				continue
+			}
+			c := t.docs[a.Body.Digest]
+			if len(cnt[c]) == 0 {
+				touched = append(touched, c)
+			}
+			cnt[c] = append(cnt[c], a)
+			step(a.Entry.Time)
+		}
+		if k+1 < len(t.Roots) {
+			t.carry(k, begun, entered, cnt)
+			for i := range t.Unsettled {
+				if u := &t.Unsettled[i]; u.Root == t.Roots[k+1].Version {
+					unsettled[u.Kind] = i
+				}
+			}
+		}
+	}
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// carry decides, as Roots[k+1] comes into force, which keyring and
+// policy in force under Roots[k] stay in force under it. A document does
+// if an adoption of Roots[k+1] names it as in force, or if the threshold
+// of Roots[k]'s admins adopted it in entries that precede, each in its
+// signer's feed, that signer's adoption of Roots[k+1]: the signer cannot
+// move those. Where the adopters of Roots[k+1] named a document, what
+// came into force after it under Roots[k] is not carried: it never comes
+// into force. Where none named one, as before adoptions named any, and
+// the later document cannot be shown to come first, the records cannot
+// settle it: it is recorded as unsettled.
+func (t *Trust) carry(k int, begun map[string]*InForce, entered map[string][]*InForce, cnt map[*InForce][]*Record) {
+	r, next := t.Roots[k].Doc.Root, t.Roots[k+1]
+	named := map[string]bool{}
+	for _, a := range next.records {
+		for _, d := range a.Body.InForce {
+			named[d] = true
+		}
+	}
+	for _, kind := range []string{KindKeyring, KindPolicy} {
+		cur := t.InForceNow(kind)
+		if cur == nil {
+			continue
+		}
+		list := t.list(kind)
+		proven := begun[kind] // in force as Roots[k] came
+		if settled := !t.unsettledAt(kind, t.Roots[k].Version); !settled {
+			proven = nil
+		} else {
+			for _, d := range entered[kind] {
+				ok := func(a *Record) bool {
+					rs := t.rootSeq[a.Entry.Feed]
+					return rs != nil && rs[k+1] != 0 && a.Entry.Seq < rs[k+1]
+				}
+				if _, before := reached(cnt[d], r, ok); !before {
+					break
+				}
+				proven = d
+			}
+		}
+		naming := false
+		for _, d := range *list {
+			if named[d.Digest] {
+				naming = true
+				if proven == nil || d.Version > proven.Version {
+					proven = d
+				}
+			}
+		}
+		if proven == cur {
+			continue
+		}
+		if naming {
+			i := slices.Index(*list, proven)
+			for _, d := range (*list)[i+1:] {
+				d.Since, d.Adopters = time.Time{}, nil
+				d.notCarried = fmt.Sprintf("it came into force under root version %d by adoptions that cannot be shown to come before root version %d, whose adopters named %s version %d as in force", t.Roots[k].Version, next.Version, kind, proven.Version)
+			}
+			*list = (*list)[:i+1]
+			continue
+		}
+		for i := range t.Unsettled {
+			if o := &t.Unsettled[i]; o.Kind == kind && o.Until.IsZero() {
+				o.Until = next.Since // still unsettled, now under next
+			}
+		}
+		u := Unsettled{Kind: kind, Version: cur.Version, Digest: cur.Digest, Root: next.Version, Since: next.Since}
+		if proven != nil {
+			u.Proven = proven.Version
+		}
+		u.Why = fmt.Sprintf("%s version %d (%s) came into force under root version %d by adoptions that cannot be shown to come before root version %d: their signers did not adopt root version %d after them, and its adopters named nothing in force; what the records show is %s. Versions never go down, so no verdict is given until root version %d's admins adopt %s version %d again or its successor",
+			kind, cur.Version, inert.Digest(cur.Digest), t.Roots[k].Version, next.Version, next.Version, provenText(kind, u.Proven), next.Version, kind, cur.Version)
+		t.Unsettled = append(t.Unsettled, u)
+	}
+}
+
+func provenText(kind string, v int) string {
+	if v == 0 {
+		return "no " + kind
+	}
+	return fmt.Sprintf("%s version %d", kind, v)
+}
+
+// unsettledAt reports whether a document of kind was still unsettled at
+// the end of the epoch of root version rv.
+func (t *Trust) unsettledAt(kind string, rv int) bool {
+	for _, u := range t.Unsettled {
+		if u.Kind == kind && u.Root <= rv && u.Until.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// UnsettledAt returns the documents unsettled at tm.
+func (t *Trust) UnsettledAt(tm time.Time) []Unsettled {
+	var out []Unsettled
+	for _, u := range t.Unsettled {
+		if !u.Since.After(tm) && (u.Until.IsZero() || tm.Before(u.Until)) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// forkedAdmins finds the governance signers whose keys signed two
+// histories and that the root in force still counts: it lists the key as
+// an admin's and no root in force revokes it.
+func (t *Trust) forkedAdmins() {
+	t.Forked = nil
+	r := t.root().Doc.Root
+	for f, fks := range t.forks {
+		id, ok := r.AdminOf(f)
+		if _, revoked := t.revoked[f]; !ok || revoked {
+			continue
+		}
+		for _, fk := range fks {
+			ev := ForkEvidence{Identity: id, Feed: f.String(), Seq: fk.Seq}
+			for _, e := range fk.IDs {
+				ev.Entries = append(ev.Entries, e.String())
+			}
+			t.Forked = append(t.Forked, ev)
+		}
+	}
+	slices.SortFunc(t.Forked, func(a, b ForkEvidence) int { return cmp.Or(strings.Compare(a.Feed, b.Feed), cmp.Compare(a.Seq, b.Seq)) })
 }
 
 func (t *Trust) warn(format string, args ...any) {
@@ -338,42 +714,22 @@ func (t *Trust) pickAnchor() (string, error) {
 	return "", fmt.Errorf("%w: %d different version-%d roots: %s; say which to trust with --root (in a pipeline, always pass --root: the digest signoff governance shows on a machine you trust)", ErrAmbiguousRoot, len(found), found[0].Version, strings.Join(ds, "; "))
 }
 
-// countable returns the adoptions signed by an admin of the root in force
-// when they were signed (or of the trusted first root, before it was in
-// force) whose key no root in force revoked by then: an adoption signed
-// before its signer became an admin, or after their key was revoked, does
-// not count.
+// countable returns the adoptions of recs that count under the root in
+// force: signed by its admin, not revoked, and judged under it (see
+// [Trust.inEpoch]).
 func (t *Trust) countable(recs []*Record) []*Record {
+	root := t.root()
+	if root == nil {
+		return nil
+	}
+	k := len(t.Roots) - 1
 	var out []*Record
 	for _, a := range recs {
-		r := t.RootAt(a.Entry.Time)
-		if r == nil {
-			r = t.anchor
-		}
-		if when, ok := t.revoked[a.Entry.Feed]; ok && !a.Entry.Time.Before(when) {
-			continue
-		}
-		if _, ok := r.Doc.Root.AdminOf(a.Entry.Feed); ok {
+		if _, ok := root.Doc.Root.AdminOf(a.Entry.Feed); ok && !t.revokedBy(a, nil) && t.inEpoch(a, k) {
 			out = append(out, a)
 		}
 	}
 	return out
-}
-
-// own returns the adoptions of a root by its own admins whose keys were
-// not revoked by then.
-func (t *Trust) own(r *Root, recs []*Record) []string {
-	var live []*Record
-	for _, a := range recs {
-		when, ok := t.revoked[a.Entry.Feed]
-		if w2, ok2 := r.revoked[a.Entry.Feed]; ok2 && (!ok || w2.Before(when)) {
-			when, ok = w2, true
-		}
-		if !ok || a.Entry.Time.Before(when) {
-			live = append(live, a)
-		}
-	}
-	return admins(r, live)
 }
 
 // admins returns the distinct admins of r among the signers of recs.
@@ -427,49 +783,6 @@ func (t *Trust) current(kind string) *InForce {
 		return d
 	}
 	return &InForce{}
-}
-
-// advance brings d into force at time now if its adoptions so far allow,
-// and reports whether it did. A document of the version in force that
-// reaches its threshold is recorded as a conflict.
-func (t *Trust) advance(d *InForce, now time.Time) bool {
-	if !d.Since.IsZero() || len(d.records) == 0 || d.bad {
-		return false
-	}
-	root, cur := t.root(), t.current(d.Kind)
-	if root == nil {
-		if d.Digest != t.Anchor {
-			return false
-		}
-		doc := t.doc(d)
-		if doc == nil || len(t.own(doc.Root, d.records)) < doc.Root.Threshold {
-			return false
-		}
-		return t.enforce(d, now, d.records, doc.Root)
-	}
-	if d.Version != cur.Version+1 && (d.Version != cur.Version || d.Digest == cur.Digest) {
-		return false
-	}
-	// Only an admin's adoption makes a document worth reading.
-	counted := t.countable(d.records)
-	if len(admins(root.Doc.Root, counted)) < root.Doc.Root.Threshold {
-		return false
-	}
-	doc := t.doc(d)
-	if doc == nil {
-		return false
-	}
-	if d.Kind == KindRoot && len(t.own(doc.Root, d.records)) < doc.Root.Threshold {
-		return false
-	}
-	if d.Version == cur.Version {
-		t.conflict(d.Kind, d.Version, cur.Digest, d.Digest)
-		return false
-	}
-	if d.Kind == KindRoot {
-		counted = d.records
-	}
-	return t.enforce(d, now, counted, root.Doc.Root)
 }
 
 // enforce puts d in force from now, with its adopters named by named.
@@ -550,19 +863,25 @@ func (t *Trust) RootAt(tm time.Time) *InForce { return at(t.Roots, tm) }
 
 // Standing returns the keyring member who signed e, by the keyring in
 // force when e was signed, or why no member did. A revocation counts from
-// its revoked_at time in any keyring in force by asOf, even one adopted
-// after e was signed: a key found stolen is revoked from when it was
-// stolen, not from when the keyring said so.
+// where it says in any keyring in force by asOf, even one adopted after e
+// was signed: a key found stolen is revoked from when it was stolen, not
+// from when the keyring said so.
 func (t *Trust) Standing(e *ledger.Entry, asOf time.Time) (*Member, *InForce, string) {
-	k := t.KeyringAt(e.Time)
+	return t.standing(e, e.Time, asOf)
+}
+
+// standing is [Trust.Standing] for an entry signed no earlier than
+// notBefore: its own time, or later if it answers an entry signed later.
+func (t *Trust) standing(e *ledger.Entry, notBefore, asOf time.Time) (*Member, *InForce, string) {
+	k := t.KeyringAt(notBefore)
 	if k == nil {
-		return nil, nil, "no keyring was in force at " + e.Time.UTC().Format(time.RFC3339)
+		return nil, nil, "no keyring was in force at " + notBefore.UTC().Format(time.RFC3339)
 	}
 	m, ok := k.Doc.Keyring.MemberOf(e.Feed)
 	if !ok {
 		return nil, k, fmt.Sprintf("signed with a key that is not in keyring version %d", k.Version)
 	}
-	if why := m.ValidAt(e.Time); why != "" {
+	if why := m.ValidAt(notBefore); why != "" {
 		return m, k, fmt.Sprintf("%s's key was %s when it signed (keyring version %d)", m.Identity, why, k.Version)
 	}
 	for _, later := range t.Keyrings {
@@ -570,16 +889,35 @@ func (t *Trust) Standing(e *ledger.Entry, asOf time.Time) (*Member, *InForce, st
 			continue
 		}
 		kr := later.Doc.Keyring
-		if when, ok := kr.revoked[e.Feed]; ok && !e.Time.Before(when) {
-			return m, k, fmt.Sprintf("%s's key was revoked at %s by keyring version %d, before it signed", m.Identity, when.UTC().Format(time.RFC3339), later.Version)
+		if rv, ok := kr.revoked[e.Feed]; ok && rv.covers(e.Seq, notBefore) {
+			return m, k, fmt.Sprintf("%s's key is revoked %s by keyring version %d, and this is entry %d of its feed, signed no earlier than %s", m.Identity, rv, later.Version, e.Seq, notBefore.UTC().Format(time.RFC3339))
 		}
 		if later == k {
 			continue
 		}
 		lm, ok := kr.MemberOf(e.Feed)
-		if ok && lm.RevokedAt != nil && !e.Time.Before(*lm.RevokedAt) {
+		if ok && lm.RevokedAt != nil && !notBefore.Before(*lm.RevokedAt) {
 			return m, k, fmt.Sprintf("%s's key was revoked at %s by keyring version %d, before it signed", lm.Identity, lm.RevokedAt.UTC().Format(time.RFC3339), later.Version)
 		}
 	}
 	return m, k, ""
+}
+
+// revocationOf says how a keyring in force by asOf revokes the key of
+// feed f from a time, or "" if none does: a revocation by position
+// settles itself.
+func (t *Trust) revocationOf(f ledger.Feed, asOf time.Time) string {
+	for _, k := range t.Keyrings {
+		if k.Since.After(asOf) {
+			continue
+		}
+		kr := k.Doc.Keyring
+		if rv, ok := kr.revoked[f]; ok && !rv.at.IsZero() {
+			return fmt.Sprintf("keyring version %d revokes its key %s", k.Version, rv)
+		}
+		if m, ok := kr.MemberOf(f); ok && m.RevokedAt != nil {
+			return fmt.Sprintf("keyring version %d revokes its key from %s", k.Version, m.RevokedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	return ""
 }

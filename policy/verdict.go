@@ -66,8 +66,10 @@ type Verdict struct {
 	// emergency is in force.
 	Path    string   `json:"path,omitempty"`
 	Reasons []string `json:"reasons"` // why not; empty when approved
-	// Tampered says the bundle judged is not as sealed: its directory
-	// holds other bytes than its digest names.
+	// Tampered says the verdict found evidence of tampering: the bundle
+	// judged is not as sealed (its directory holds other bytes than its
+	// digest names), or a governance signer the root in force counts
+	// signed two histories.
 	Tampered     bool                `json:"tampered,omitempty"`
 	Root         *DocRef             `json:"root,omitempty"`
 	Keyring      *DocRef             `json:"keyring,omitempty"`
@@ -297,6 +299,14 @@ func (j *judge) run() error {
 	for _, c := range trust.ConflictAt(q.At) {
 		j.fail("governance conflict: %d different %s documents of version %d were each adopted by the admins' threshold (%s); admins must adopt a version %d that supersedes them", len(c.Digests), c.Kind, c.Version, strings.Join(c.Digests, ", "), c.Version+1)
 	}
+	for _, u := range trust.UnsettledAt(q.At) {
+		j.fail("governance unsettled: %s", u.Why)
+	}
+	for _, f := range trust.Forked {
+		v.Tampered = true
+		v.Equivocations = append(v.Equivocations, f)
+		j.fail("equivocation by an admin: %s's key %s signed %d different entries as entry %d of its feed (%s); no verdict is given until admins adopt a root that revokes the key or no longer lists it", f.Identity, f.Feed, len(f.Entries), f.Seq, strings.Join(f.Entries, ", "))
+	}
 	v.Warnings = append(v.Warnings, trust.Warnings...)
 	v.Root, v.Keyring = ref(trust.RootAt(q.At)), ref(trust.KeyringAt(q.At))
 	pol := trust.PolicyAt(q.At)
@@ -369,7 +379,7 @@ func (j *judge) read() error {
 func (j *judge) standing() error {
 	j.who, j.why = map[ledger.ID]*Member{}, map[ledger.ID]string{}
 	for _, r := range j.recs {
-		m, why, err := j.trust.Counts(j.l, r.Entry, j.q.At)
+		m, why, err := j.trust.Counts(j.l, r, j.q.At)
 		if err != nil {
 			return err
 		}
@@ -515,7 +525,7 @@ func (j *judge) restricted() (time.Time, error) {
 	}
 	slices.SortFunc(recs, byTime)
 	for _, r := range recs {
-		m, why, err := j.trust.Counts(j.l, r.Entry, j.q.At)
+		m, why, err := j.trust.Counts(j.l, r, j.q.At)
 		if err != nil {
 			return at, err
 		}

@@ -61,7 +61,7 @@ func newFuzzGovernance(tb testing.TB, dir string) *fuzzGovernance {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := policy.Adopt(l, admin, doc, fuzzT0.Add(time.Duration(i)*time.Minute)); err != nil {
+		if _, err := policy.Adopt(l, admin, doc, nil, fuzzT0.Add(time.Duration(i)*time.Minute)); err != nil {
 			tb.Fatal(err)
 		}
 		if doc.Kind == policy.KindRoot {

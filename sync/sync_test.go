@@ -365,7 +365,7 @@ func TestForeignRootRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := policy.Adopt(other, otherAdmin, doc, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+		if _, err := policy.Adopt(other, otherAdmin, doc, nil, t0.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
@@ -438,7 +438,7 @@ func TestLaterGovernanceAdmits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := policy.Adopt(src, admin, doc, t0)
+	k2, err := policy.Adopt(src, admin, doc, nil, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,7 +539,7 @@ func TestHeldBackBounded(t *testing.T) {
 		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
 	}
 	doc, _ := policy.ParseDocument("kr", []byte(fmt.Sprintf("version: 2\nmembers:\n  - {identity: new@example.com, roles: [risk], keys: [%q]}\n", key(newcomer))))
-	k2, err := policy.Adopt(src, signer(t, "admin@example.com"), doc, t0)
+	k2, err := policy.Adopt(src, signer(t, "admin@example.com"), doc, nil, t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -237,7 +237,7 @@ func (w *agreeWorld) scenario(t *testing.T, rng *rand.Rand) (string, time.Time, 
 		return at
 	}
 	for i, d := range w.gov {
-		if _, err := policy.Adopt(l, w.admin, d, w.t0.Add(time.Duration(i)*time.Second)); err != nil {
+		if _, err := policy.Adopt(l, w.admin, d, nil, w.t0.Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -296,7 +296,7 @@ func (w *agreeWorld) scenario(t *testing.T, rng *rand.Rand) (string, time.Time, 
 	approvers := []string{"owner@example.com", "mo@example.com", "r1@example.com", "r2@example.com", "c1@example.com"}
 	for i := range 4 + rng.IntN(10) {
 		if i == stricter {
-			if _, err := policy.Adopt(l, w.admin, w.stricter, next()); err != nil {
+			if _, err := policy.Adopt(l, w.admin, w.stricter, nil, next()); err != nil {
 				t.Fatal(err)
 			}
 			kinds["stricter policy"] = true

@@ -105,7 +105,7 @@ Your home pins this root as the one it trusts.`,
 			if trust, err := policy.LoadTrust(l, "", time.Now()); err == nil {
 				return usageError("this home's ledger already holds root %s: init starts governance once; adopt a new root version with signoff adopt", trust.Anchor)
 			}
-			e, err := policy.Adopt(l, s, root, time.Now())
+			e, err := policy.Adopt(l, s, root, nil, time.Now())
 			if err != nil {
 				return err
 			}
@@ -287,7 +287,7 @@ instead of a file.`,
 			} else if err != nil {
 				return usageError("%s: %v; nothing signed", args[0], err)
 			}
-			e, err := policy.Adopt(l, s, doc, time.Now())
+			e, err := policy.Adopt(l, s, doc, trust, time.Now())
 			if err != nil {
 				return err
 			}

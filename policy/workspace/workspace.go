@@ -180,7 +180,7 @@ func (w *builder) governance() error {
 		if err := os.WriteFile(filepath.Join(gov, d.name), []byte(d.text), 0o644); err != nil {
 			return err
 		}
-		if _, err := policy.Adopt(w.l, w.signers["admin"], doc, w.next()); err != nil {
+		if _, err := policy.Adopt(w.l, w.signers["admin"], doc, nil, w.next()); err != nil {
 			return err
 		}
 		if doc.Kind == policy.KindRoot {
