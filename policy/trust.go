@@ -508,11 +508,6 @@ func (t *Trust) epochs() {
 	}
 }
 
-func hasKey[K comparable, V any](m map[K]V, k K) bool {
-	_, ok := m[k]
-	return ok
-}
-
 // carry decides, as Roots[k+1] comes into force, which keyring and
 // policy in force under Roots[k] stay in force under it. A document does
 // if an adoption of Roots[k+1] names it as in force, or if the threshold
