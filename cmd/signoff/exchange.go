@@ -88,7 +88,8 @@ named with what is wrong (exit code 2). Entries the ledger already has are
 skipped, so importing the same file twice adds nothing.
 
 A second, different entry at the same place in a feed is equivocation: it
-is kept as evidence and reported here and by every 'signoff ledger verify'.
+is kept as evidence and reported here (exit code 2, after importing) and
+by every 'signoff ledger verify'.
 
 Import takes every well-formed entry whoever signed it (an archive, an
 auditor's copy of another ledger). What counts is unchanged: status, the
@@ -142,14 +143,23 @@ take in only those, sync with the file instead (signoff sync
 			for _, q := range res.Equivocations {
 				fmt.Fprintf(a.stderr, "warning: equivocation: feed %s seq %d has a second, different entry %s: kept as evidence\n", q.Feed, q.Seq, q.IDs[len(q.IDs)-1])
 			}
+			// Evidence of misbehaviour is kept, and the import says so in
+			// its exit status as every other check of the ledger does.
+			var forked error
+			if n := len(res.Equivocations); n > 0 {
+				forked = &exitError{exitTampered, fmt.Errorf("%s: %s (a key signed two entries at one place in its feed); kept as evidence (see signoff ledger verify)", name, plural(n, "equivocation", "equivocations"))}
+			}
 			if asJSON {
-				return writeJSON(a.stdout, map[string]any{
+				if err := writeJSON(a.stdout, map[string]any{
 					"lines": res.Lines, "added": res.Added, "present": res.Present,
 					"equivocations": equivocationsJSON(res.Equivocations),
-				})
+				}); err != nil || forked == nil {
+					return err
+				}
+				return &exitError{exitTampered, nil}
 			}
 			fmt.Fprintf(a.stdout, "imported %s from %s (%d already present)\n", plural(res.Added, "new entry", "new entries"), name, res.Present)
-			return nil
+			return forked
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "the result (or the bad lines) as JSON")

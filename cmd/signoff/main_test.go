@@ -193,14 +193,16 @@ func cmdNow(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], time.Now().Add(d).UTC().Format(time.RFC3339))
 }
 
-// payload HOME KIND SUBJECTS BODYFILE OUT [TIME]: write to OUT the exact
-// bytes of the next entry of HOME's key's feed (seq and prev from HOME's
-// ledger), of KIND, indexed under SUBJECTS ("-" for none), with the body
-// in BODYFILE, signed at TIME (RFC 3339; default now): what an insider
-// signs with stock ssh-keygen -Y sign, outside signoff.
+// payload HOME KIND SUBJECTS BODYFILE OUT [TIME [SEQ]]: write to OUT the
+// exact bytes of the next entry of HOME's key's feed (seq and prev from
+// HOME's ledger), of KIND, indexed under SUBJECTS ("-" for none), with
+// the body in BODYFILE, signed at TIME (RFC 3339; "now", the default):
+// what an insider signs with stock ssh-keygen -Y sign, outside signoff.
+// SEQ makes it entry SEQ of the feed instead, after entry SEQ-1: given a
+// seq the feed holds already, an equivocation.
 func cmdPayload(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 5 || len(args) > 6 {
-		ts.Fatalf("usage: payload HOME KIND SUBJECTS BODYFILE OUT [TIME]")
+	if neg || len(args) < 5 || len(args) > 7 {
+		ts.Fatalf("usage: payload HOME KIND SUBJECTS BODYFILE OUT [TIME [SEQ]]")
 	}
 	hdir := ts.MkAbs(args[0])
 	pub, identity, err := ledger.ReadPublicKeyFile(filepath.Join(hdir, "keys", "id_ed25519.pub"))
@@ -209,15 +211,22 @@ func cmdPayload(ts *testscript.TestScript, neg bool, args []string) {
 	if args[2] != "-" {
 		h.Subject = args[2]
 	}
-	if len(args) == 6 {
+	if len(args) >= 6 && args[5] != "now" {
 		h.Time, err = time.Parse(time.RFC3339, args[5])
+		ts.Check(err)
+	}
+	var seq uint64
+	if len(args) == 7 {
+		seq, err = strconv.ParseUint(args[6], 10, 64)
 		ts.Check(err)
 	}
 	l, err := ledger.OpenReadOnly(filepath.Join(hdir, "ledger"))
 	ts.Check(err)
 	defer l.Close()
 	ts.Check(l.FeedEntries(h.Feed, 0, func(e *ledger.Entry) error {
-		h.Seq, h.Prev = e.Seq+1, e.ID
+		if seq == 0 || e.Seq < seq {
+			h.Seq, h.Prev = e.Seq+1, e.ID
+		}
 		return nil
 	}))
 	p, err := ledger.Payload(h)
