@@ -393,6 +393,14 @@ first version is 1, then each is the one in force plus one); and warnings.`,
 			for _, d := range t.Dead {
 				fmt.Fprintf(a.stdout, "%-8s v%-3d %s  never in force: %s\n", d.Kind, d.Version, d.Digest, inert.Escape(d.Why))
 			}
+			for _, u := range t.Unsettled {
+				if u.Until.IsZero() {
+					fmt.Fprintf(a.stdout, "unsettled: %s\n", inert.Escape(u.Why))
+				}
+			}
+			for _, f := range t.Forked {
+				fmt.Fprintf(a.stdout, "equivocation: admin %s's key %s signed %d different entries as entry %d of its feed; every verdict fails until a root revokes the key or drops it\n", inert.Escape(f.Identity), f.Feed, len(f.Entries), f.Seq)
+			}
 			for _, w := range t.Warnings {
 				fmt.Fprintf(a.stdout, "warning: %s\n", inert.Escape(w))
 			}
