@@ -87,6 +87,7 @@ func (c counted) signer(r *Record, role string) Signer {
 // or whose signers do not count are left out.
 func (t *Trust) records(l *ledger.Ledger, q ledger.Query, at time.Time) ([]counted, error) {
 	var out []counted
+	memo := requestMemo{}
 	err := l.Entries(q, func(e *ledger.Entry) error {
 		if e.Time.After(at) {
 			return nil
@@ -98,7 +99,7 @@ func (t *Trust) records(l *ledger.Ledger, q ledger.Query, at time.Time) ([]count
 		if err != nil || r.Body.Subject == nil {
 			return nil
 		}
-		m, why, err := t.Counts(l, r, at)
+		m, why, err := t.counts(l, r, at, memo)
 		if err != nil {
 			return err
 		}
@@ -122,16 +123,40 @@ func (t *Trust) records(l *ledger.Ledger, q ledger.Query, at time.Time) ([]count
 // keyring revokes: its signing time alone cannot show that it came before
 // the revocation. An error is a failure to read the ledger.
 func (t *Trust) Counts(l *ledger.Ledger, r *Record, at time.Time) (*Member, string, error) {
+	return t.counts(l, r, at, nil)
+}
+
+// A requestMemo keeps, across the records of one read, what [Trust.answered]
+// found for each request named: many decisions name the same one.
+type requestMemo map[string]answer
+
+type answer struct {
+	e   *ledger.Entry
+	why string
+}
+
+// counts is [Trust.Counts], with memo (nil for none) for the requests
+// decisions name.
+func (t *Trust) counts(l *ledger.Ledger, r *Record, at time.Time, memo requestMemo) (*Member, string, error) {
 	e := r.Entry
 	notBefore := e.Time
 	if e.Kind == KindDecision {
 		switch {
 		case r.Body.Ref != "":
-			req, why, err := t.answered(l, r, at)
-			if err != nil || why != "" {
-				return nil, why, err
+			a, ok := memo[r.Body.Ref]
+			if !ok {
+				var err error
+				if a.e, a.why, err = t.answered(l, r, at); err != nil {
+					return nil, "", err
+				}
+				if memo != nil {
+					memo[r.Body.Ref] = a
+				}
 			}
-			notBefore = latest(notBefore, req.Time)
+			if a.why != "" {
+				return nil, a.why, nil
+			}
+			notBefore = latest(notBefore, a.e.Time)
 		case r.Body.Verdict == Approve:
 			if rv := t.revocationOf(e.Feed, at); rv != "" {
 				return nil, "it names no request it answers (signed before decisions did), and " + rv + ": its signing time alone cannot show that it came before", nil

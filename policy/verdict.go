@@ -378,8 +378,9 @@ func (j *judge) read() error {
 // [Trust.Counts]).
 func (j *judge) standing() error {
 	j.who, j.why = map[ledger.ID]*Member{}, map[ledger.ID]string{}
+	memo := requestMemo{}
 	for _, r := range j.recs {
-		m, why, err := j.trust.Counts(j.l, r, j.q.At)
+		m, why, err := j.trust.counts(j.l, r, j.q.At, memo)
 		if err != nil {
 			return err
 		}
